@@ -1,0 +1,1 @@
+"""Workarounds for third-party packaging quirks, each in its own module."""

@@ -1,0 +1,1 @@
+"""The reference store: rights holders, works, per-frame fingerprints, and their indexes."""
