@@ -1,0 +1,18 @@
+"""pHash: the 64-bit DCT hash of ``imagehash``."""
+from __future__ import annotations
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from provenance.signals.base import Fingerprint, HashSignal, pack_bits
+
+
+class PHashSignal(HashSignal):
+    name = "phash"
+    dimension = 64
+    column = "phash"
+    default_threshold = 10.0  # common practice for 64-bit pHash near-duplicates
+
+    def compute(self, images: list[np.ndarray]) -> list[Fingerprint | None]:
+        return [Fingerprint(pack_bits(imagehash.phash(Image.fromarray(image)).hash)) for image in images]
