@@ -48,6 +48,7 @@ class Settings:
     signals: tuple[str, ...] = ("pdq", "phash", "clip")
     limits: MediaLimits = field(default_factory=MediaLimits)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    index_backend: str = "auto"  # "auto": pgvector on PostgreSQL, faiss otherwise; "faiss" forces in-process
     store_frame_images: bool = True  # keep a small JPEG per reference frame (report evidence, verification)
     match_threshold: float | None = None  # None: the calibrated default of the scorer
     similar_threshold: float | None = None
@@ -101,6 +102,7 @@ class Settings:
             "clip_batch_size": int(v) if (v := get("CLIP_BATCH_SIZE")) else None,
             "device": get("DEVICE"),
             "signals": tuple(s.strip() for s in v.split(",") if s.strip()) if (v := get("SIGNALS")) else None,
+            "index_backend": get("INDEX_BACKEND"),
             "store_frame_images": _env_bool(v) if (v := get("STORE_FRAME_IMAGES")) else None,
             "match_threshold": float(v) if (v := get("MATCH_THRESHOLD")) else None,
             "similar_threshold": float(v) if (v := get("SIMILAR_THRESHOLD")) else None,

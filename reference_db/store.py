@@ -159,6 +159,13 @@ class Store:
             work.holder  # load while the session is open
             return work
 
+    def works_by_id(self, work_ids: Sequence[int]) -> dict[int, Work]:
+        with self.session() as session:
+            works = {w.id: w for w in session.scalars(select(Work).where(Work.id.in_(list(work_ids))))}
+            for work in works.values():
+                work.holder
+            return works
+
     def list_works(
         self, holder: str | None = None, offset: int = 0, limit: int | None = None, opted_out: bool | None = None
     ) -> list[Work]:

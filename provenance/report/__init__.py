@@ -1,0 +1,1 @@
+"""Scan results: the JSON contract (``schema``) and the HTML report for people (``html``)."""
