@@ -10,11 +10,6 @@ from provenance.errors import CorruptMediaError, MediaTooLargeError
 from provenance.media.frames import Frame, MediaSample, MediaSource
 from provenance.settings import MediaLimits
 
-# Our own pixel limit is checked from the header before decoding; Pillow's check
-# would only warn at twice its default, so we make its warning an error too.
-warnings.simplefilter("error", Image.DecompressionBombWarning)
-
-
 def flatten_alpha(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """Composite transparency onto white, as viewers show most transparent artwork."""
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
@@ -51,22 +46,29 @@ def _text_metadata(image: Image.Image) -> dict[str, str]:
 
 def load_image(source: MediaSource, limits: MediaLimits, max_side: int) -> MediaSample:
     try:
-        with Image.open(source.path) as image:
-            width, height = image.size
-            if width * height > limits.max_pixels:
-                raise MediaTooLargeError(
-                    f"{source.path.name}: {width}x{height} pixels exceeds the limit of {limits.max_pixels:,} pixels"
-                )
-            metadata = _text_metadata(image)
-            image.load()
-            oriented = ImageOps.exif_transpose(image)
-            rgb = flatten_alpha(oriented)
+        # Our pixel limit is checked from the header before decoding; Pillow's own bomb
+        # check (a warning below twice its default) is made an error as a second guard.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _decode(source, limits, max_side)
     except MediaTooLargeError:
         raise
-    except Image.DecompressionBombWarning as exc:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise MediaTooLargeError(f"{source.path.name}: refused as a decompression bomb ({exc})") from exc
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError) as exc:
         raise CorruptMediaError(f"{source.path.name}: the {source.format.upper()} data is damaged or truncated ({exc})") from exc
+
+
+def _decode(source: MediaSource, limits: MediaLimits, max_side: int) -> MediaSample:
+    with Image.open(source.path) as image:
+        width, height = image.size
+        if width * height > limits.max_pixels:
+            raise MediaTooLargeError(
+                f"{source.path.name}: {width}x{height} pixels exceeds the limit of {limits.max_pixels:,} pixels"
+            )
+        metadata = _text_metadata(image)
+        image.load()
+        rgb = flatten_alpha(ImageOps.exif_transpose(image))
     frame = Frame(index=0, timestamp=0.0, rgb=np.asarray(downscale(rgb, max_side)), reason="still")
     return MediaSample(
         source=source, frames=[frame], width=rgb.width, height=rgb.height, duration=0.0, metadata=metadata
