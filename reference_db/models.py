@@ -134,3 +134,64 @@ class LogoTemplate(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- HTTP service: API keys and durable scan jobs ----------------------------------------
+class ApiKey(Base):
+    """An API key. Only the SHA-256 of the secret is stored; the secret is shown once.
+
+    ``prefix`` (the first characters of the secret) finds the row; the hash is then
+    compared in constant time. A ``rights_holder`` key is bound to one holder.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))  # admin | rights_holder | reviewer | optout_client
+    holder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rights_holders.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), default="")  # a label for people, never secret
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    holder: Mapped[RightsHolder | None] = relationship()
+
+
+class ScanJob(Base):
+    """A review scan: a durable job claimed by workers, holding its report when done.
+
+    Status moves queued -> running -> done | failed. A running job carries the claiming
+    worker's id and a lease the worker keeps extending; a job whose lease ran out (its
+    worker died) is claimed again. Only the worker holding the lease can finish it.
+    """
+
+    __tablename__ = "scan_jobs"
+    __table_args__ = (
+        Index("ix_scan_jobs_status_available", "status", "available_at"),
+        Index("ix_scan_jobs_owner_created", "owner_key_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # random and unguessable
+    owner_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
+    blob_sha256: Mapped[str] = mapped_column(String(64), index=True)  # the upload in the blob store
+    media_format: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    source_name: Mapped[str] = mapped_column(String(255), default="")  # display only, never a path
+    top: Mapped[int] = mapped_column(Integer, default=5)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims so far, the current one included
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    worker_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # retry back-off
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # the SCAN schema
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # query frame -> thumbnail blob
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
