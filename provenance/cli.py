@@ -47,9 +47,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         TextColumn("{task.fields[current]}", style="dim"),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal and not sys.stderr.isatty() and False,
+        console=err,  # stderr: stdout stays clean for --json
     )
 
 
