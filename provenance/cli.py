@@ -218,6 +218,12 @@ def doctor(obj: Context, as_json: bool) -> None:
             click.echo(f"  {key}: {value}")
 
 
+# the HTTP service's commands (keys, serve, worker) live in their own module
+from provenance.cli_service import register as _register_service_commands  # noqa: E402
+
+_register_service_commands(cli)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
