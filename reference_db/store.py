@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from provenance.errors import NotFoundError
 from reference_db.engine import open_engine
 from reference_db.models import FrameImage, ReferenceFrame, RightsHolder, StoreChange, Work
+
+
+# Key of the PostgreSQL advisory lock that orders change-log writes (see Store._log_change).
+CHANGE_LOG_LOCK = 0x70726F76  # "prov"
 
 
 @dataclass
@@ -128,7 +132,7 @@ class Store:
                 session.add(work)
                 session.flush()
                 self._add_frames(session, work.id, frames)
-                session.add(StoreChange(work_id=work.id, action="add"))
+                self._log_change(session, work.id, "add")
                 work.holder = holder
             return work, True
         except IntegrityError:
@@ -213,7 +217,22 @@ class Store:
             session.execute(delete(FrameImage).where(FrameImage.frame_id.in_(frame_ids)))
             session.execute(delete(ReferenceFrame).where(ReferenceFrame.work_id == work_id))
             session.delete(work)
-            session.add(StoreChange(work_id=work_id, action="remove"))
+            self._log_change(session, work_id, "remove")
+
+    def _log_change(self, session: Session, work_id: int, action: str) -> None:
+        """Append to the change log so that changes become visible in id order.
+
+        Readers replay the changes after the last id they applied. A PostgreSQL sequence
+        hands out ids at insert, not at commit: without care, change n+1 can commit (and
+        be applied) before change n, and n is then skipped forever. Holding an advisory
+        lock from this insert until commit makes commit order follow id order. It is the
+        transaction's last step, so only the commit itself is serialised. SQLite needs no
+        lock: it serialises writers already.
+        """
+        if self.dialect == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOG_LOCK})
+        session.add(StoreChange(work_id=work_id, action=action))
+        session.flush()
 
     # -- frames, for indexes and reports ---------------------------------------------
     def latest_change(self) -> int:

@@ -5,6 +5,7 @@ Every test taking ``store`` or ``database_url`` runs on both backends (see conft
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -292,6 +293,7 @@ def test_postgres_columns_are_native_pgvector_types(pg_store: Store) -> None:
         (b"\x00\x01" * 16, b"\x80" + bytes(7)),  # leading zeros, then a single high bit
         (bytes(range(32)), bytes(range(200, 208))),
     ],
+    ids=["zeros", "ones", "leading-zeros", "ramp"],
 )
 def test_hash_bits_round_trip_exactly(store: Store, pdq: bytes, phash: bytes) -> None:
     record = FrameRecord(position=0, timestamp=0.0, columns={"pdq": pdq, "phash": phash})
@@ -443,6 +445,28 @@ def test_two_processes_each_catch_up_from_the_change_log(store: Store, second_st
     for searcher in (api, worker):
         assert all(n.work_id != added for n in searcher.search(PHASH, [query], 10)[0])
         assert searcher.status()["indexes"]["phash"]["frames"] == 4
+
+
+def test_change_log_becomes_visible_in_id_order(store: Store, second_store: Store) -> None:
+    """Indexes apply changes after the last id they saw: change n+1 must never be
+    visible while change n is not, or n would be skipped forever (PostgreSQL sequences
+    give out ids at insert, not at commit)."""
+    finished = threading.Event()
+    added: list[int] = []
+
+    def other_writer() -> None:
+        added.append(add(second_store, "Concurrent", seed=2))
+        finished.set()
+
+    with store.session() as session:
+        store._log_change(session, 999, "add")  # a writer holding change n, not yet committed
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        assert not finished.wait(0.5)  # the next writer waits for our commit...
+        assert store.latest_change() == 0  # ...so no later change is visible meanwhile
+    thread.join(timeout=30)
+    assert finished.is_set()
+    assert [(c.work_id, c.action) for c in store.changes_since(0)] == [(999, "add"), (added[0], "add")]
 
 
 # -- factory ---------------------------------------------------------------------------------------
