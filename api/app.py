@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.config import ServiceConfig
 from api.errors import install_error_handlers
+from api.limits import BodyLimitMiddleware
 from api.routers import admin, health, optout, scans, works
 from api.service import Service
 from provenance.settings import Settings
@@ -71,9 +72,8 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        max_body_size=settings.limits.max_file_bytes + MULTIPART_OVERHEAD,
     )
-    install_error_handlers(app, settings.limits.max_file_bytes)
+    install_error_handlers(app)
 
     @app.middleware("http")
     async def record(request: Request, call_next):
@@ -93,4 +93,10 @@ def create_app(
 
     for module in (admin, works, scans, optout, health):
         app.include_router(module.router)
+    # outermost: an oversized body is refused before anything reads it
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.limits.max_file_bytes + MULTIPART_OVERHEAD,
+        max_upload_bytes=settings.limits.max_file_bytes,
+    )
     return app

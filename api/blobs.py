@@ -34,6 +34,12 @@ def client_name(filename: str | None) -> str:
     return cleaned[:MAX_NAME] or "upload"
 
 
+def public_message(message: str, path: Path, name: str) -> str:
+    """An intake error message about ``path`` as the client should read it: named after
+    its upload, with no server path in it."""
+    return message.replace(str(path), name).replace(str(path.resolve()), name).replace(path.name, name)
+
+
 @dataclass
 class TempUpload:
     """An upload on disk under ``blobs/tmp``, not yet part of the store."""

@@ -38,14 +38,12 @@ def error_response(status: int, code: str, message: str, headers=None, details=N
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-def install_error_handlers(app: FastAPI, max_upload_bytes: int) -> None:
+def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         code = getattr(exc, "code", None) or _CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if exc.status_code == 413 and not isinstance(exc, ApiError):  # the body limit of the framework
-            message = f"the request body exceeds the upload limit of {max_upload_bytes:,} bytes"
-        elif exc.status_code == 404 and not isinstance(exc, ApiError):
+        if exc.status_code == 404 and code == "not_found" and not isinstance(exc, ApiError):
             message = "no such resource"
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 

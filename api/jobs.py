@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, and_, cast, func, literal, or_, select, update
 
 from reference_db.models import ScanJob
 from reference_db.store import Store
@@ -103,57 +103,64 @@ class JobQueue:
             return self._claim(worker_id)
 
     def _claim(self, worker_id: str) -> ClaimedJob | None:
-        for _ in range(20):  # jobs that used up their attempts are failed and skipped
-            now = utcnow()
-            with self.store.session() as session:
-                query = (
-                    select(ScanJob.id, ScanJob.attempts, ScanJob.max_attempts, ScanJob.status)
-                    .where(self._claimable(now))
-                    .order_by(ScanJob.available_at, ScanJob.created_at, ScanJob.id)
-                    .limit(1)
+        now = utcnow()
+        claimable = self._claimable(now)
+        with self.store.session() as session:
+            # jobs whose workers died on every attempt fail instead of killing more workers
+            gave_up = session.execute(
+                update(ScanJob)
+                .where(claimable, ScanJob.attempts >= ScanJob.max_attempts)
+                .values(
+                    status="failed",
+                    worker_id=None,
+                    lease_expires_at=None,
+                    finished_at=now,
+                    error_code="gave_up",
+                    error_message=literal("gave up after ") + cast(ScanJob.attempts, String)
+                    + literal(" attempt(s): the scan never finished (its worker stopped or it kept failing)"),
                 )
-                if self._skip_locked:
-                    query = query.with_for_update(skip_locked=True)
-                row = session.execute(query).first()
-                if row is None:
+                .returning(ScanJob.id)
+                .execution_options(synchronize_session=False)
+            ).scalars().all()
+            for job_id in gave_up:
+                log.warning("scan %s failed: it used up its attempts", job_id)
+        with self.store.session() as session:
+            candidates = (
+                select(ScanJob.id)
+                .where(claimable, ScanJob.attempts < ScanJob.max_attempts)
+                .order_by(ScanJob.available_at, ScanJob.created_at, ScanJob.id)
+                .limit(1)
+            )
+            if self._skip_locked:
+                # PostgreSQL: lock the row we take; rows other workers hold are skipped, not waited for
+                job_id = session.scalar(candidates.with_for_update(skip_locked=True))
+                if job_id is None:
                     return None
-                job_id, attempts, max_attempts, status = row
-                if attempts >= max_attempts:
-                    reason = "its worker stopped while scanning it" if status == "running" else "it kept failing"
-                    session.execute(
-                        update(ScanJob)
-                        .where(ScanJob.id == job_id, self._claimable(now))
-                        .values(
-                            status="failed",
-                            worker_id=None,
-                            lease_expires_at=None,
-                            finished_at=now,
-                            error_code="gave_up",
-                            error_message=f"gave up after {attempts} attempt(s): {reason}",
-                        )
-                    )
-                    log.warning("scan %s failed: gave up after %d attempts", job_id, attempts)
-                    continue
-                claimed = session.execute(
-                    update(ScanJob)
-                    .where(ScanJob.id == job_id, self._claimable(now))
-                    .values(
-                        status="running",
-                        worker_id=worker_id,
-                        lease_expires_at=now + self.lease,
-                        attempts=ScanJob.attempts + 1,
-                        started_at=func.coalesce(ScanJob.started_at, now),
-                    )
-                ).rowcount
-                if claimed != 1:
-                    continue  # another process took it between our read and our write
-                job = session.get(ScanJob, job_id)
-                if status == "running":
-                    log.warning("scan %s reclaimed from a worker whose lease ran out", job_id)
-                return ClaimedJob(
-                    job.id, job.blob_sha256, job.source_name, job.top, job.attempts, job.max_attempts, job.created_at
+                target = ScanJob.id == job_id
+            else:
+                # SQLite: one statement that writes from the start, so it takes the write lock at once
+                target = ScanJob.id == candidates.scalar_subquery()
+            claimed = session.execute(
+                update(ScanJob)
+                .where(target, claimable, ScanJob.attempts < ScanJob.max_attempts)
+                .values(
+                    status="running",
+                    worker_id=worker_id,
+                    lease_expires_at=now + self.lease,
+                    attempts=ScanJob.attempts + 1,
+                    started_at=func.coalesce(ScanJob.started_at, now),
                 )
-        return None
+                .returning(ScanJob.id)
+                .execution_options(synchronize_session=False)
+            ).scalar()
+            if claimed is None:
+                return None
+            job = session.get(ScanJob, claimed)
+            if job.attempts > 1:
+                log.warning("scan %s claimed again (attempt %d of %d)", job.id, job.attempts, job.max_attempts)
+            return ClaimedJob(
+                job.id, job.blob_sha256, job.source_name, job.top, job.attempts, job.max_attempts, job.created_at
+            )
 
     def heartbeat(self, worker_id: str, job_ids: list[str]) -> int:
         """Extend the leases of the jobs this worker is running; returns how many it still holds."""

@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from api.blobs import public_message
 from provenance.errors import MediaError, ProvenanceError
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class ScanWorker:
         path = service.blobs.path_for(job.blob_sha256)
 
         def explain(exc: BaseException) -> str:  # messages name the blob file: show the upload's name
-            return str(exc).replace(path.name, job.source_name)
+            return public_message(str(exc), path, job.source_name)
 
         try:
             if not path.is_file():

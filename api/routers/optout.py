@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.blobs import client_name
+from api.blobs import client_name, public_message
 from api.deps import get_service, require
 from api.errors import ApiError
 from api.probe import probe_media
@@ -100,7 +100,7 @@ def _hash_file(service: Service, upload_file: UploadFile) -> _Query:
         phash = PHashSignal().compute([rgb])[0]
         return _Query(pdq.value, pdq.quality, phash.value)
     except MediaError as exc:
-        raise type(exc)(str(exc).replace(upload.path.name, name)) from exc
+        raise type(exc)(public_message(str(exc), upload.path, name)) from exc
     finally:
         upload.discard()  # nothing of an opt-out check is kept
 

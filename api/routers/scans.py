@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
 
 from api.auth import Principal
-from api.blobs import client_name
+from api.blobs import client_name, public_message
 from api.deps import get_service, require
 from api.errors import ApiError, not_found
 from api.probe import probe_media
@@ -50,7 +50,7 @@ def _accept(service: Service, principal: Principal, file: UploadFile, top: int) 
         source = probe_media(upload.path, service.settings)
     except MediaError as exc:
         upload.discard()
-        raise type(exc)(str(exc).replace(upload.path.name, name)) from exc
+        raise type(exc)(public_message(str(exc), upload.path, name)) from exc
     except BaseException:
         upload.discard()
         raise

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile,
 from sqlalchemy import func, select
 
 from api.auth import Principal
-from api.blobs import client_name
+from api.blobs import client_name, public_message
 from api.deps import get_service, require
 from api.errors import ApiError, not_found
 from api.schemas import OptOut, Work, WorkPage, WorkUpdate, errors
@@ -125,7 +125,7 @@ def create_work(
         )
     except MediaError as exc:
         upload.discard()
-        raise type(exc)(str(exc).replace(upload.path.name, name)) from exc
+        raise type(exc)(public_message(str(exc), upload.path, name)) from exc
     except BaseException:
         upload.discard()
         raise
