@@ -21,7 +21,6 @@ class ServiceConfig:
     scan_wait_max_s: float = 60.0  # the longest ?wait= honoured by POST /v1/scans
     optout_max_items: int = 64  # images + hashes per opt-out check request
     run_worker: bool | None = None  # None: in-process worker on SQLite only; serve/worker commands decide otherwise
-    log_requests: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ServiceConfig":

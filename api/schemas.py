@@ -53,6 +53,12 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse, "description": described[code]} for code in codes}
 
 
+def json_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``errors`` for a route whose own responses are not JSON (its errors still are)."""
+    ref = {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+    return {code: {"description": entry["description"], "content": {"application/json": ref}} for code, entry in errors(*codes).items()}
+
+
 # -- holders and keys --------------------------------------------------------------------
 class HolderCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"name": "Blender Foundation"}})

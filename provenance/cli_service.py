@@ -101,10 +101,10 @@ def keys_revoke(obj, key_id: int) -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="PROVENANCE_API_HOST", help="Also $PROVENANCE_API_HOST.")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="PROVENANCE_API_PORT", help="Also $PROVENANCE_API_PORT.")
 @click.option("--worker/--no-worker", "worker", default=None,
-              help="Run the scan worker in this process (default: on SQLite yes; on PostgreSQL yes too, unless --no-worker).")
+              help="Run the scan worker in this process (default: yes, or $PROVENANCE_RUN_WORKER).")
 @click.option("--threads", type=int, help="Concurrent scans of the in-process worker (default $PROVENANCE_WORKER_THREADS or 4).")
 @click.option("--log-level", default="info", show_default=True)
 @click.pass_obj
@@ -125,7 +125,8 @@ def serve(obj, host: str, port: int, worker: bool | None, threads: int | None, l
 
 @click.command("worker")
 @click.option("--threads", type=int, help="Concurrent scans (default $PROVENANCE_WORKER_THREADS or 4).")
-@click.option("--metrics-port", type=int, help="Serve this worker's Prometheus metrics on this port.")
+@click.option("--metrics-port", type=int, envvar="PROVENANCE_METRICS_PORT",
+              help="Serve this worker's Prometheus metrics on this port (also $PROVENANCE_METRICS_PORT).")
 @click.pass_obj
 def worker_command(obj, threads: int | None, metrics_port: int | None) -> None:
     """Run scan workers alone (PostgreSQL: as many processes as you like)."""

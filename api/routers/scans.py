@@ -14,7 +14,7 @@ from api.deps import get_service, require
 from api.errors import ApiError, not_found
 from api.probe import probe_media
 from api.report import render_scan_html
-from api.schemas import ErrorBody, Scan, ScanLinks, ScanPage, errors
+from api.schemas import ErrorBody, Scan, ScanLinks, ScanPage, errors, json_errors
 from api.service import Service
 from provenance.errors import MediaError
 from reference_db.models import ScanJob
@@ -128,7 +128,8 @@ def get_scan(scan_id: str, principal: Principal = Depends(reviewers), service: S
 @router.get(
     "/{scan_id}/report.html",
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}, "description": "The readable report, evidence frames inlined."}, **errors(401, 403, 404, 409)},
+    responses={200: {"content": {"text/html": {}}, "description": "The readable report, evidence frames inlined."},
+               **json_errors(401, 403, 404, 409)},
     summary="The scan's readable HTML report",
 )
 def get_report_html(scan_id: str, principal: Principal = Depends(reviewers), service: Service = Depends(get_service)) -> Response:
