@@ -29,8 +29,8 @@ from reference_db.store import Store
 from reference_db.types import bytes_to_bitstring
 
 TABLE = ReferenceFrame.__tablename__
-DEFAULT_EF_SEARCH = 100  # HNSW candidate list per query: recall ~0.99 on 1M, still sub-ms per hop
-MAX_QUERIES_PER_STATEMENT = 256  # keeps one statement's parameters to a few hundred KB
+DEFAULT_EF_SEARCH = 100  # HNSW candidates per query; pgvector's default of 40 loses near-copies (docs/benchmarks.md)
+MAX_QUERIES_PER_STATEMENT = 256  # bounds one statement's parameters (~1.5 MB of 512-d vectors as text)
 _PG_MAX_IDENTIFIER = 63
 _LOCK_KEY = "provenance.reference_db.ensure_indexes"
 
@@ -162,6 +162,8 @@ def ensure_indexes(engine: Engine, specs: Sequence[IndexSpec], maintenance_work_
     takes a SHARE lock on the table (writes wait) and, on a large store, minutes: run it
     at deploy time. ``maintenance_work_mem`` (e.g. "1GB") lets big builds stay in memory.
     """
+    if engine.dialect.name != "postgresql":
+        raise ValueError(f"pgvector indexes need PostgreSQL, not {engine.dialect.name}")
     names: list[str] = []
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": _LOCK_KEY})
