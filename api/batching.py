@@ -64,8 +64,9 @@ class BatchStats:
 
 
 class BatchingEmbedder(ClipEmbedder):
-    def __init__(self, config: ClipConfig, max_batch: int = 32, max_wait_s: float = 0.01) -> None:
+    def __init__(self, config: ClipConfig, max_batch: int = 32, max_wait_s: float = 0.01, torch_threads: int | None = None) -> None:
         super().__init__(replace(config, batch_size=max_batch))
+        self.torch_threads = torch_threads
         self.max_batch = max(1, int(max_batch))
         self.max_wait_s = max(0.0, float(max_wait_s))
         self.stats = BatchStats()
@@ -134,6 +135,8 @@ class BatchingEmbedder(ClipEmbedder):
     def _run(self) -> None:
         import torch
 
+        # intra-op threads are set per thread (OpenMP): give this one what the process was configured for
+        torch.set_num_threads(self.torch_threads or torch.get_num_threads())
         use_cuda = self.device is not None and self.device.startswith("cuda")
         while True:
             parts = self._next_batch()

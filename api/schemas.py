@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
@@ -13,6 +14,7 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="The object's id.")]
 
 Role = Literal["admin", "rights_holder", "reviewer", "optout_client"]
 ScanStatus = Literal["queued", "running", "done", "failed"]

@@ -119,3 +119,11 @@ def test_optout_check_images_and_hashes(api: ApiEnv, tmp_path) -> None:
     r = c.post("/v1/optout/check", data={"scope": "no_train"}, headers=api.h("optout"))
     assert r.status_code == 422 and "at least one" in r.json()["error"]["message"]
     assert stored_state(api.service) == before
+
+
+def test_out_of_range_ids_are_invalid_not_server_errors(api: ApiEnv) -> None:
+    for method, path in [("GET", "/v1/works/99999999999"), ("DELETE", "/v1/works/0"), ("GET", "/v1/works/abc")]:
+        r = api.client.request(method, path, headers=api.h("alice"))
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", (path, r.text)
+    assert api.client.delete("/v1/keys/99999999999", headers=api.h("admin")).status_code == 422
+    assert api.client.get("/v1/scans/" + "x" * 500, headers=api.h("reviewer")).status_code == 404

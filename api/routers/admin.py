@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from api.auth import Principal, issue_key, revoke_key
 from api.deps import get_service, require
 from api.errors import ApiError, not_found
-from api.schemas import Holder, HolderCreate, HolderList, KeyCreate, KeyCreated, KeyInfo, KeyList, errors
+from api.schemas import Id, Holder, HolderCreate, HolderList, KeyCreate, KeyCreated, KeyInfo, KeyList, errors
 from api.service import Service
 from reference_db.models import ApiKey, RightsHolder, Work
 
@@ -56,7 +56,7 @@ def list_holders(_: Principal = Depends(admin_only), service: Service = Depends(
 
 
 @router.get("/holders/{holder_id}", response_model=Holder, responses=errors(401, 403, 404), summary="Get a rights holder")
-def get_holder(holder_id: int, _: Principal = Depends(admin_only), service: Service = Depends(get_service)) -> Holder:
+def get_holder(holder_id: Id, _: Principal = Depends(admin_only), service: Service = Depends(get_service)) -> Holder:
     with service.store.session() as session:
         holder = session.get(RightsHolder, holder_id)
         if holder is None:
@@ -105,7 +105,7 @@ def list_keys(_: Principal = Depends(admin_only), service: Service = Depends(get
     "/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 404),
     summary="Revoke an API key (it stops working at once)",
 )
-def delete_key(key_id: int, _: Principal = Depends(admin_only), service: Service = Depends(get_service)) -> Response:
+def delete_key(key_id: Id, _: Principal = Depends(admin_only), service: Service = Depends(get_service)) -> Response:
     with service.store.session() as session:
         if revoke_key(session, key_id) is None:
             raise not_found("API key")

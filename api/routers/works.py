@@ -11,7 +11,7 @@ from api.auth import Principal
 from api.blobs import client_name, public_message
 from api.deps import get_service, require
 from api.errors import ApiError, not_found
-from api.schemas import OptOut, Work, WorkPage, WorkUpdate, errors
+from api.schemas import Id, OptOut, Work, WorkPage, WorkUpdate, errors
 from api.service import Service
 from provenance.errors import MediaError
 from reference_db.models import ReferenceFrame, RightsHolder, ScanJob
@@ -176,7 +176,7 @@ def list_works(
 
 
 @router.get("/{work_id}", response_model=Work, responses=errors(401, 403, 404), summary="Get a work")
-def get_work(work_id: int, principal: Principal = Depends(owners), service: Service = Depends(get_service)) -> Work:
+def get_work(work_id: Id, principal: Principal = Depends(owners), service: Service = Depends(get_service)) -> Work:
     with service.store.session() as session:
         row = _owned(session, work_id, principal)
         return to_work(row, _frames(session, [row.id]).get(row.id, 0))
@@ -184,7 +184,7 @@ def get_work(work_id: int, principal: Principal = Depends(owners), service: Serv
 
 @router.patch("/{work_id}", response_model=Work, responses=errors(401, 403, 404, 422), summary="Change a work's opt-out, title or metadata")
 def update_work(
-    work_id: int, body: WorkUpdate, principal: Principal = Depends(owners), service: Service = Depends(get_service)
+    work_id: Id, body: WorkUpdate, principal: Principal = Depends(owners), service: Service = Depends(get_service)
 ) -> Work:
     with service.store.session() as session:
         row = _owned(session, work_id, principal)
@@ -207,7 +207,7 @@ def update_work(
     "/{work_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 403, 404),
     summary="Delete a work and its fingerprints from every index",
 )
-def delete_work(work_id: int, principal: Principal = Depends(owners), service: Service = Depends(get_service)) -> Response:
+def delete_work(work_id: Id, principal: Principal = Depends(owners), service: Service = Depends(get_service)) -> Response:
     with service.store.session() as session:
         sha256 = _owned(session, work_id, principal).sha256
     service.store.remove_work(work_id)  # logs the removal: every process's indexes drop it on refresh
