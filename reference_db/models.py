@@ -35,8 +35,15 @@ class Base(DeclarativeBase):
     pass
 
 
+# SQLite reuses the largest deleted INTEGER PRIMARY KEY unless a table is AUTOINCREMENT;
+# a removed work's id (or frame ids) coming back as a new work would confuse indexes,
+# caches and stored reports, so every table whose ids are referenced elsewhere says so.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class RightsHolder(Base):
     __tablename__ = "rights_holders"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -47,7 +54,7 @@ class RightsHolder(Base):
 
 class Work(Base):
     __tablename__ = "works"
-    __table_args__ = (UniqueConstraint("holder_id", "sha256", name="uq_work_holder_sha256"),)
+    __table_args__ = (UniqueConstraint("holder_id", "sha256", name="uq_work_holder_sha256"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     holder_id: Mapped[int] = mapped_column(ForeignKey("rights_holders.id", ondelete="RESTRICT"), index=True)
@@ -79,7 +86,7 @@ class ReferenceFrame(Base):
     """Fingerprints of one sampled frame of a work (one row per frame and variant)."""
 
     __tablename__ = "reference_frames"
-    __table_args__ = (Index("ix_reference_frames_work_position", "work_id", "position"),)
+    __table_args__ = (Index("ix_reference_frames_work_position", "work_id", "position"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     work_id: Mapped[int] = mapped_column(ForeignKey("works.id", ondelete="CASCADE"))
@@ -116,6 +123,7 @@ class StoreChange(Base):
     """
 
     __tablename__ = "store_changes"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     work_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: removals outlive the work
@@ -145,6 +153,7 @@ class ApiKey(Base):
     """
 
     __tablename__ = "api_keys"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     prefix: Mapped[str] = mapped_column(String(16), index=True)

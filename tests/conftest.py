@@ -34,6 +34,9 @@ from reference_db.store import Store
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
+# Tests never download anything: CLIP tag weights count as missing unless a test supplies a checkpoint.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 
 class PostgresForTests:
     """A throwaway PostgreSQL server that hands out one fresh database per test."""

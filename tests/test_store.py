@@ -230,19 +230,8 @@ def test_remove_work_deletes_frames_images_and_logs_it(store: Store) -> None:
         store.remove_work(gone)
 
 
-SQLITE_REUSES_IDS = (
-    "SQLite hands a deleted INTEGER PRIMARY KEY out again unless the table is declared "
-    "AUTOINCREMENT (works, reference_frames): a removed work's id can come back as a new work"
-)
-
-
-def xfail_on_sqlite_id_reuse(request: pytest.FixtureRequest, store: Store) -> None:
-    if store.dialect == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SQLITE_REUSES_IDS))
-
 
 def test_ids_of_removed_works_are_never_reused(store: Store, request: pytest.FixtureRequest) -> None:
-    xfail_on_sqlite_id_reuse(request, store)
     first, _ = store.add_work(new_work("Film", content=b"same"), frame_records(seed=1))
     first_frames = {f.id for f in store.frames_of_work(first.id)}
     store.remove_work(first.id)
@@ -412,7 +401,6 @@ def test_inprocess_skips_work_added_and_removed_between_refreshes(store: Store) 
 
 
 def test_inprocess_handles_removal_and_reregistration_in_one_window(store: Store, request: pytest.FixtureRequest) -> None:
-    xfail_on_sqlite_id_reuse(request, store)
     first, _ = store.add_work(new_work("Film", content=b"same"), frame_records(seed=1))
     searcher = InProcessSearcher(store)
     searcher.warm(SPECS)

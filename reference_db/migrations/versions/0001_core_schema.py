@@ -35,14 +35,16 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('name')
+    sa.UniqueConstraint('name'),
+    sqlite_autoincrement=True
     )
     op.create_table('store_changes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('work_id', sa.Integer(), nullable=False),
     sa.Column('action', sa.String(length=8), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('store_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_store_changes_work_id'), ['work_id'], unique=False)
@@ -65,7 +67,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['holder_id'], ['rights_holders.id'], ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('holder_id', 'sha256', name='uq_work_holder_sha256')
+    sa.UniqueConstraint('holder_id', 'sha256', name='uq_work_holder_sha256'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('works', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_works_holder_id'), ['holder_id'], unique=False)
@@ -83,7 +86,8 @@ def upgrade() -> None:
     sa.Column('clip', reference_db.types.Embedding(), nullable=True),
     sa.Column('clip_model', sa.String(length=120), nullable=True),
     sa.ForeignKeyConstraint(['work_id'], ['works.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('reference_frames', schema=None) as batch_op:
         batch_op.create_index('ix_reference_frames_work_position', ['work_id', 'position'], unique=False)

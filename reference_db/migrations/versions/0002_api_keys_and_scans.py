@@ -27,7 +27,8 @@ def upgrade() -> None:
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['holder_id'], ['rights_holders.id'], ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('key_hash')
+    sa.UniqueConstraint('key_hash'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_keys_holder_id'), ['holder_id'], unique=False)
