@@ -13,6 +13,11 @@ import numpy as np
 
 from reference_db.indexes.base import Neighbor
 
+# One OpenMP thread: our queries are small batches (one clip's frames), and faiss's
+# thread pool slowed single queries down up to 100x when the host was busy
+# (1M PDQ: 256 ms vs 2 ms; see docs/benchmarks.md, "Index search").
+faiss.omp_set_num_threads(1)
+
 
 def _make_faiss(kind: str, dimension: int):
     if kind == "hamming":
