@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pywt
 
+# pywt's Haar analysis filter tap (1/sqrt(2) as pywt stores it): computing the LL band
+# with it, rows first, reproduces pywt.dwt2(..., "haar")[0] bit for bit, ~15x faster.
+HAAR = 0.7071067811865476
 SCALE = 36.0
 BLOCK = 4
 MIN_PIXELS = 256 * 256  # imwatermark refuses smaller images; so do we
@@ -48,9 +50,9 @@ class BlockVotes:
 def u_channel_ll(bgr: np.ndarray) -> np.ndarray:
     """The Haar approximation band of the U channel, as imwatermark computes it."""
     rows, cols = bgr.shape[:2]
-    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
-    ll, _ = pywt.dwt2(yuv[: rows // 4 * 4, : cols // 4 * 4, 1], "haar")
-    return ll
+    u = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[: rows // 4 * 4, : cols // 4 * 4, 1].astype(np.float64)
+    half = u[0::2, :] * HAAR + u[1::2, :] * HAAR
+    return half[:, 0::2] * HAAR + half[:, 1::2] * HAAR
 
 
 def block_votes(bgr: np.ndarray, method: str = "dwtDct") -> BlockVotes:
