@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.fingerprint import Fingerprinter, jpeg_thumbnail
+from provenance.matching.views import reference_views
 from provenance.media import load_media
 from provenance.media.intake import identify
 from provenance.settings import Settings
@@ -64,7 +65,7 @@ class Registrar:
                 counts = self.store.frame_counts([existing.id])
                 return RegisteredWork(existing, False, counts.get(existing.id, 0), str(path))
         sample = load_media(path, self.settings)
-        frames = self.frame_records(sample.frames)
+        frames = self.frame_records(sample.frames, still=sample.kind == "image")
         name = source_name or display_name(path)
         new = NewWork(
             holder=holder,
@@ -85,9 +86,13 @@ class Registrar:
         work.holder
         return RegisteredWork(work, created, len(sample.frames), str(path))
 
-    def frame_records(self, frames) -> list[FrameRecord]:
+    def frame_records(self, frames, still: bool = False) -> list[FrameRecord]:
+        """One ``full`` record per sampled frame (with its JPEG), followed by its derived
+        views (mirror, borders removed, centred crops of stills: see
+        ``provenance.matching.views``), hashed with the hash signals only."""
         images = [frame.rgb for frame in frames]
         fingerprints = self.fingerprinter.fingerprint(images)
+        hash_signals = [s for s in self.fingerprinter.active if s.index_kind == "hamming"]
         records = []
         for frame, values in zip(frames, fingerprints):
             columns: dict[str, Any] = {}
@@ -95,4 +100,18 @@ class Registrar:
                 columns.update(signal.to_columns(values.get(signal.name)))
             jpeg, size = jpeg_thumbnail(frame.rgb) if self.settings.store_frame_images else (None, None)
             records.append(FrameRecord(frame.index, frame.timestamp, "full", columns, jpeg, size))
+            records.extend(self._variant_records(frame, hash_signals, still))
+        return records
+
+    def _variant_records(self, frame, signals, still: bool) -> list[FrameRecord]:
+        if not signals:
+            return []
+        views = reference_views(frame.rgb, still)
+        records = []
+        computed = {signal.name: signal.compute([image for _, image in views]) for signal in signals}
+        for position, (variant, _) in enumerate(views):
+            columns: dict[str, Any] = {}
+            for signal in signals:
+                columns.update(signal.to_columns(computed[signal.name][position]))
+            records.append(FrameRecord(frame.index, frame.timestamp, variant, columns))
         return records

@@ -45,7 +45,7 @@ class Runtime:
         store = Store.open(settings.resolved_database_url)
         searcher = open_searcher(store, settings.index_backend)
         fingerprinter = Fingerprinter(build_signals(settings))
-        matcher = Matcher(store, searcher, fingerprinter, MatcherConfig(thresholds=thresholds_from(settings)))
+        matcher = Matcher(store, searcher, fingerprinter, MatcherConfig.from_env(thresholds_from(settings)))
         check = _provenance_check(settings, store) if with_provenance else None
         scanner = Scanner(settings, fingerprinter, matcher, check)
         return cls(settings, store, searcher, fingerprinter, matcher, scanner, Registrar(settings, store, fingerprinter))
@@ -56,6 +56,7 @@ class Runtime:
         warm = getattr(self.searcher, "warm", None)
         if warm is not None:
             warm(specs)
+        self.matcher.warm()  # local-feature index of the reference frames
 
     def close(self) -> None:
         self.store.close()

@@ -1,20 +1,51 @@
-"""Match a query's frame fingerprints against the store and score each candidate work."""
+"""Match a query's frames against the store: retrieve, verify, align, score, decide.
+
+1. Retrieval (cheap, bounded by the index): every query frame is hashed as uploaded and
+   with uniform borders removed; each view looks up its nearest stored fingerprints,
+   which include each reference's derived variants (mirror, borders removed, centred
+   crops; see :mod:`views`). For images and a few frames of each clip, ORB descriptors
+   also vote in the local-feature index (:mod:`keypoints`), which finds off-centre
+   crops, rotations, screenshots and pans over a still that no global hash survives.
+2. Short list: the best few works per frame by hash and by votes.
+3. Exact hash distances of every query view against every stored variant of the
+   short-listed works (vectorised popcount), per (query frame, reference frame).
+4. Geometric verification (:mod:`verify`) of the most promising pairs, within a
+   per-frame and per-file budget; pairs whose hashes are already decisive are not
+   verified, except one per work to locate the matched region for the report.
+5. Videos: matches are aligned in time (:mod:`alignment`); along each alignment line,
+   and for a still shown in a clip, the frames not matched yet are verified against
+   the predicted reference frame, which fills gaps and finds a copy's true ends.
+6. One fused score per work (:mod:`scoring`), verdict from the thresholds, evidence.
+"""
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
+import cv2
+import numpy as np
+
 from provenance.fingerprint import FrameFingerprints, Fingerprinter
-from provenance.matching.alignment import AlignmentConfig, align
-from provenance.matching.scoring import Thresholds, pair_score
-from provenance.media.frames import MediaSample
+from provenance.matching import scoring
+from provenance.matching.alignment import Line, SampleTimes, describe_line, fit_lines, segment_of, split_runs, still_runs
+from provenance.matching.config import MatcherConfig
+from provenance.matching.keypoints import Features, KeypointIndex, describe
+from provenance.matching.verify import Verification, verify
+from provenance.matching.views import content_box, is_mirrored, mirrored
+from provenance.media.frames import Frame, MediaSample
 from provenance.report.schema import FramePair, Match, Segment
 from provenance.signals import Signal
 from reference_db.indexes.base import FrameSearcher, IndexSpec
 from reference_db.models import ReferenceFrame, Work
 from reference_db.store import Store
 
+__all__ = ["Matcher", "MatcherConfig", "index_spec"]
+
 MAX_EVIDENCE_PAIRS = 8
+STRONG = 0.97  # hash evidence this strong needs no geometric check (one per work still runs, for the region)
+HASH_SHORTLIST = 4  # works per query frame taken from hash retrieval
+REFERENCE_GRAY_CACHE = 512  # decoded reference JPEGs kept for the photometric check
 
 
 def index_spec(signal: Signal) -> IndexSpec:
@@ -22,78 +53,533 @@ def index_spec(signal: Signal) -> IndexSpec:
     return IndexSpec(signal.name, signal.index_kind, signal.dimension, signal.column, model)
 
 
+# -- query side ----------------------------------------------------------------------
+class _Query:
+    """One query frame: its hash views and, on demand, its local features."""
+
+    def __init__(self, frame: Frame, values: FrameFingerprints, hash_signals: list[Signal]) -> None:
+        self.frame = frame
+        self.index = frame.index
+        self.time = frame.timestamp
+        self.values = values
+        self.views: dict[str, dict[str, bytes]] = {"full": {}}
+        for signal in hash_signals:
+            fingerprint = values.get(signal.name)
+            if fingerprint is not None:
+                self.views["full"][signal.name] = fingerprint.value
+        pdq = values.get("pdq")
+        self.pdq_quality = pdq.quality if pdq is not None else None
+        box = content_box(frame.rgb)
+        if box is not None:
+            inner = box.crop(frame.rgb)
+            self.views["trim"] = {}
+            for signal in hash_signals:
+                computed = signal.compute([inner])[0]
+                if computed is not None:
+                    self.views["trim"][signal.name] = computed.value
+        self._features: dict[bool, Features] = {}
+        self._gray: dict[bool, np.ndarray] = {}
+
+    def features(self, flipped: bool) -> Features:
+        if flipped not in self._features:
+            image = mirrored(self.frame.rgb) if flipped else self.frame.rgb
+            self._features[flipped] = describe(image)
+        return self._features[flipped]
+
+    def gray(self, flipped: bool) -> np.ndarray:
+        if flipped not in self._gray:
+            features = self.features(flipped)
+            gray = cv2.cvtColor(self.frame.rgb, cv2.COLOR_RGB2GRAY)
+            gray = cv2.resize(gray, (features.width, features.height), interpolation=cv2.INTER_AREA)
+            self._gray[flipped] = np.ascontiguousarray(gray[:, ::-1]) if flipped else gray
+        return self._gray[flipped]
+
+
+# -- reference side ------------------------------------------------------------------
 @dataclass
-class MatcherConfig:
-    neighbors: int = 10  # per signal and query frame: bounds cost as the store grows
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    alignment: AlignmentConfig = field(default_factory=AlignmentConfig)
+class _WorkRows:
+    """All stored rows of one work, arranged per sampled position."""
+
+    work_id: int
+    positions: list[int]
+    full_ids: list[int | None]
+    times: np.ndarray
+    qualities: list[int | None]
+    hashes: dict[str, tuple[np.ndarray, np.ndarray, list[str]]]  # signal -> (codes, position index, variant)
+    clip: dict[int, np.ndarray] = field(default_factory=dict)  # position index -> embedding of the full row
+    clip_model: dict[int, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, work_id: int, rows: list[ReferenceFrame], hash_signals: list[Signal]) -> "_WorkRows":
+        positions = sorted({row.position for row in rows})
+        slot = {position: i for i, position in enumerate(positions)}
+        full_ids: list[int | None] = [None] * len(positions)
+        times = np.zeros(len(positions))
+        qualities: list[int | None] = [None] * len(positions)
+        clip, clip_model = {}, {}
+        for row in rows:
+            i = slot[row.position]
+            if row.variant == "full":
+                full_ids[i], times[i], qualities[i] = row.id, row.timestamp, row.pdq_quality
+                if row.clip is not None:
+                    clip[i], clip_model[i] = row.clip, row.clip_model
+        hashes = {}
+        for signal in hash_signals:
+            selected = [row for row in rows if signal.from_row(row) is not None]
+            if not selected:
+                continue
+            codes = np.frombuffer(b"".join(signal.from_row(row) for row in selected), dtype=np.uint8).reshape(len(selected), -1)
+            hashes[signal.name] = (codes, np.array([slot[row.position] for row in selected]), [row.variant for row in selected])
+        return cls(work_id, positions, full_ids, times, qualities, hashes, clip, clip_model)
+
+    def nearest_position(self, ref_time: float) -> int:
+        return int(np.argmin(np.abs(self.times - ref_time)))
+
+
+def _hamming_matrix(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Pairwise Hamming distances of packed bit codes (rows of uint8)."""
+    out = np.empty((len(queries), len(references)), dtype=np.int32)
+    step = max(1, 4_000_000 // max(1, references.size))
+    for start in range(0, len(queries), step):
+        block = np.bitwise_xor(queries[start : start + step, None, :], references[None, :, :])
+        out[start : start + step] = np.bitwise_count(block).sum(axis=2, dtype=np.int32)
+    return out
+
+
+@dataclass
+class _HashEvidence:
+    """Per (query frame, reference position): best distance per hash signal, and which
+    reference variant gave the best PDQ distance."""
+
+    distances: dict[str, np.ndarray]  # signal -> [n_queries, n_positions]
+    pdq_variant: np.ndarray | None  # [n_queries, n_positions] of variant names (object)
+
+
+@dataclass
+class _PairState:
+    query: int  # query frame index
+    position: int  # position index within the work
+    verification: Verification | None = None
+    flipped: bool = False
+    channels: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
 
 
 class Matcher:
     def __init__(self, store: Store, searcher: FrameSearcher, fingerprinter: Fingerprinter, config: MatcherConfig) -> None:
         self.store, self.searcher, self.fingerprinter, self.config = store, searcher, fingerprinter, config
+        self.keypoints = KeypointIndex(store) if config.keypoints else None
+        self._gray_cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._rows_cache: dict[int, _WorkRows] = {}
+        self._rows_change = -1
+        self._lock = threading.Lock()
 
+    # -- public ---------------------------------------------------------------------
     def match(self, sample: MediaSample, fingerprints: list[FrameFingerprints], top: int) -> list[Match]:
-        candidates = self._retrieve(fingerprints)
-        if not candidates:
-            return []
-        references = self.store.frames_by_id(sorted({frame_id for _, frame_id in candidates}))
-        pairs_by_work = self._score_pairs(sample, fingerprints, candidates, references)
-        works = self.store.works_by_id(list(pairs_by_work))
-        matches = [self._work_match(sample, works[w], pairs) for w, pairs in pairs_by_work.items() if w in works]
-        matches.sort(key=lambda m: (-m.score, m.work_id))
-        return matches[:top]
+        run = _Scan(self, sample, fingerprints)
+        return run.matches(top)
 
-    def _retrieve(self, fingerprints: list[FrameFingerprints]) -> set[tuple[int, int]]:
-        """(query frame index, reference frame id) pairs proposed by any signal's index."""
-        candidates: set[tuple[int, int]] = set()
-        for signal in self.fingerprinter.active:
-            indices = [i for i, values in enumerate(fingerprints) if values.get(signal.name) is not None]
-            if not indices:
+    def warm(self) -> None:
+        if self.keypoints is not None:
+            self.keypoints.frames_of(0)
+
+    # -- store access with caching --------------------------------------------------------
+    def work_rows(self, work_ids: list[int]) -> dict[int, _WorkRows]:
+        hash_signals = [s for s in self.fingerprinter.active if s.index_kind == "hamming"]
+        with self._lock:
+            latest = self.store.latest_change()
+            if latest != self._rows_change:
+                self._rows_cache.clear()
+                self._rows_change = latest
+            missing = [w for w in work_ids if w not in self._rows_cache]
+        for work_id in missing:
+            rows = self.store.frames_of_work(work_id)
+            if rows:
+                built = _WorkRows.build(work_id, rows, hash_signals)
+                with self._lock:
+                    self._rows_cache[work_id] = built
+        with self._lock:
+            return {w: self._rows_cache[w] for w in work_ids if w in self._rows_cache}
+
+    def reference_gray(self, frame_ids: list[int]) -> dict[int, np.ndarray]:
+        with self._lock:
+            missing = [f for f in frame_ids if f not in self._gray_cache]
+        loaded = {}
+        if missing:
+            for frame_id, image in self.store.frame_images(missing).items():
+                gray = cv2.imdecode(np.frombuffer(image.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+                if gray is not None:
+                    loaded[frame_id] = gray
+        with self._lock:
+            for frame_id, gray in loaded.items():
+                self._gray_cache[frame_id] = gray
+            out = {}
+            for frame_id in frame_ids:
+                if frame_id in self._gray_cache:
+                    self._gray_cache.move_to_end(frame_id)
+                    out[frame_id] = self._gray_cache[frame_id]
+            while len(self._gray_cache) > REFERENCE_GRAY_CACHE:
+                self._gray_cache.popitem(last=False)
+            return out
+
+
+class _Scan:
+    """The state of matching one sample."""
+
+    def __init__(self, matcher: Matcher, sample: MediaSample, fingerprints: list[FrameFingerprints]) -> None:
+        self.m = matcher
+        self.config = matcher.config
+        self.sample = sample
+        self.signals = {s.name: s for s in matcher.fingerprinter.active}
+        self.hash_signals = [s for s in matcher.fingerprinter.active if s.index_kind == "hamming"]
+        self.clip = next((s for s in matcher.fingerprinter.active if s.index_kind == "cosine"), None)
+        self.queries = [_Query(frame, values, self.hash_signals) for frame, values in zip(sample.frames, fingerprints)]
+        self.is_video = sample.kind == "video"
+        self.budget = self.config.verify_budget
+        self.verified: dict[tuple[int, int, bool], Verification] = {}  # (query, frame id, flipped)
+        self.per_frame_verifications: dict[int, int] = defaultdict(int)
+        self.votes: dict[int, dict[int, tuple[float, float]]] = {}  # query -> frame id -> (votes, mirrored votes)
+        self.keypoints = matcher.keypoints if self.config.keypoints else None
+
+    # -- 1-2: retrieval and short list -----------------------------------------------------
+    def _hash_candidates(self) -> dict[int, dict[int, float]]:
+        """query -> work -> retrieval strength (0..1) from the hash (and CLIP) indexes."""
+        found: dict[int, dict[int, float]] = defaultdict(dict)
+        scale = {"pdq": 128.0, "phash": 32.0}
+        for signal in self.hash_signals:
+            entries = [(q.index, view[signal.name]) for q in self.queries for view in q.views.values() if signal.name in view]
+            if not entries:
                 continue
-            queries = [fingerprints[i][signal.name].value for i in indices]
-            for query_index, neighbors in zip(indices, self.searcher.search(index_spec(signal), queries, self.config.neighbors)):
-                candidates.update((query_index, n.frame_id) for n in neighbors)
-        return candidates
+            results = self.m.searcher.search(index_spec(signal), [value for _, value in entries], self.config.neighbors)
+            for (query, _), neighbours in zip(entries, results):
+                for n in neighbours:
+                    strength = max(0.0, 1.0 - n.distance / scale.get(signal.name, signal.dimension / 2))
+                    if strength > found[query].get(n.work_id, 0.0):
+                        found[query][n.work_id] = strength
+        if self.clip is not None:
+            entries = [(q.index, q.values[self.clip.name].value) for q in self.queries if q.values.get(self.clip.name) is not None]
+            if entries:
+                results = self.m.searcher.search(index_spec(self.clip), [v for _, v in entries], self.config.neighbors)
+                for (query, _), neighbours in zip(entries, results):
+                    for n in neighbours:
+                        strength = max(0.0, 1.0 - n.distance / 0.5)
+                        if strength > found[query].get(n.work_id, 0.0):
+                            found[query][n.work_id] = strength
+        return found
 
-    def _distances(self, values: FrameFingerprints, reference: ReferenceFrame) -> dict[str, float]:
+    def _keypoint_frames(self) -> list[_Query]:
+        count = len(self.queries)
+        if count <= self.config.keypoint_frames:
+            return list(self.queries)
+        picks = np.unique(np.linspace(0, count - 1, self.config.keypoint_frames).round().astype(int))
+        return [self.queries[i] for i in picks]
+
+    def _keypoint_candidates(self) -> dict[int, dict[int, float]]:
+        """query -> work -> votes of its best frame, for the frames searched by keypoints."""
+        found: dict[int, dict[int, float]] = defaultdict(dict)
+        if self.keypoints is None or len(self.keypoints) == 0:
+            return found
+        for query in self._keypoint_frames():
+            per_frame: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+            for flipped in (False, True):
+                for frame_id, votes in self.keypoints.vote(query.features(flipped), top=self.config.candidates * 3):
+                    per_frame[frame_id][int(flipped)] = votes
+            self.votes[query.index] = {f: (v[0], v[1]) for f, v in per_frame.items()}
+            for frame_id, (plain, flipped) in self.votes[query.index].items():
+                work_id = self.keypoints.work_of(frame_id)
+                if work_id is not None:
+                    found[query.index][work_id] = max(found[query.index].get(work_id, 0.0), plain, flipped)
+        return found
+
+    def _shortlist(self, by_hash, by_votes) -> list[int]:
+        chosen: dict[int, float] = {}
+        for query in self.queries:
+            hashed = sorted(by_hash.get(query.index, {}).items(), key=lambda item: -item[1])[:HASH_SHORTLIST]
+            voted = sorted(by_votes.get(query.index, {}).items(), key=lambda item: -item[1])[: self.config.candidates - HASH_SHORTLIST + 2]
+            for rank, (work_id, _) in enumerate(hashed):
+                chosen[work_id] = max(chosen.get(work_id, 0.0), 1.0 / (1 + rank) + by_hash[query.index][work_id])
+            for rank, (work_id, _) in enumerate(voted):
+                chosen[work_id] = max(chosen.get(work_id, 0.0), 1.0 / (1 + rank))
+        limit = self.config.candidates * (2 if self.is_video else 1) + 2
+        return [w for w, _ in sorted(chosen.items(), key=lambda item: -item[1])[:limit]]
+
+    # -- 3: exact hash distances -------------------------------------------------------------
+    def _hash_evidence(self, rows: _WorkRows) -> _HashEvidence:
+        n_q, n_p = len(self.queries), len(rows.positions)
+        distances: dict[str, np.ndarray] = {}
+        pdq_variant = None
+        for signal in self.hash_signals:
+            if signal.name not in rows.hashes:
+                continue
+            codes, position_index, variants = rows.hashes[signal.name]
+            owners, values = [], []
+            for q in self.queries:
+                for view in q.views.values():
+                    if signal.name in view:
+                        owners.append(q.index)
+                        values.append(view[signal.name])
+            if not values:
+                continue
+            query_codes = np.frombuffer(b"".join(values), dtype=np.uint8).reshape(len(values), -1)
+            matrix = _hamming_matrix(query_codes, codes)  # [views, rows]
+            best = np.full((n_q, n_p), 10**6, dtype=np.int32)
+            owner = np.array(owners)
+            flat_q = np.repeat(owner, matrix.shape[1])
+            flat_p = np.tile(position_index, matrix.shape[0])
+            np.minimum.at(best, (flat_q, flat_p), matrix.ravel())
+            distances[signal.name] = best
+            if signal.name == "pdq":
+                variant_names = np.array(variants, dtype=object)
+                pdq_variant = np.full((n_q, n_p), "full", dtype=object)
+                hit = matrix == best[owner][:, position_index]
+                for v_row, r_col in zip(*np.nonzero(hit)):
+                    pdq_variant[owner[v_row], position_index[r_col]] = variant_names[r_col]
+        return _HashEvidence(distances, pdq_variant)
+
+    def _hash_channels(self, evidence: _HashEvidence, rows: _WorkRows, q: int, p: int) -> dict[str, float]:
+        channels: dict[str, float] = {}
+        if "pdq" in evidence.distances and evidence.distances["pdq"][q, p] < 10**6:
+            qualities = [x for x in (self.queries[q].pdq_quality, rows.qualities[p]) if x is not None]
+            channels["pdq"] = scoring.pdq_score(float(evidence.distances["pdq"][q, p]), min(qualities) if qualities else None)
+        if "phash" in evidence.distances and evidence.distances["phash"][q, p] < 10**6:
+            channels["phash"] = scoring.phash_score(float(evidence.distances["phash"][q, p]))
+        clip_distance = self._clip_distance(rows, q, p)
+        if clip_distance is not None:
+            channels["clip"] = scoring.clip_score(clip_distance)
+        return channels
+
+    def _clip_distance(self, rows: _WorkRows, q: int, p: int) -> float | None:
+        if self.clip is None or p not in rows.clip or rows.clip_model.get(p) != self.clip.model_id:
+            return None
+        value = self.queries[q].values.get(self.clip.name)
+        return None if value is None else float(self.clip.distance(value.value, rows.clip[p]))
+
+    # -- 4: verification --------------------------------------------------------------------
+    def _orientation(self, q: int, frame_id: int, hint_variant: str | None, work_flip: bool | None) -> list[bool]:
+        votes = self.votes.get(q, {}).get(frame_id)
+        if votes is not None and max(votes) > 0:
+            first = votes[1] > votes[0]
+        elif hint_variant is not None and is_mirrored(hint_variant):
+            first = True
+        elif work_flip is not None:
+            first = work_flip
+        else:
+            first = False
+        if self.is_video and work_flip is not None:
+            return [first]
+        return [first, not first]
+
+    def _verify(self, q: int, frame_id: int, orientations: list[bool]) -> tuple[Verification | None, bool]:
+        if self.keypoints is None:
+            return None, False
+        reference = self.keypoints.features(frame_id)
+        if reference is None:
+            return None, False
+        best: tuple[Verification | None, bool] = (None, False)
+        for flipped in orientations:
+            key = (q, frame_id, flipped)
+            if key not in self.verified:
+                if self.budget <= 0 or self.per_frame_verifications[q] >= self.config.verify_per_frame * 2:
+                    break
+                self.budget -= 1
+                self.per_frame_verifications[q] += 1
+                gray = self.m.reference_gray([frame_id]).get(frame_id)
+                query = self.queries[q]
+                self.verified[key] = verify(query.features(flipped), reference, query.gray(flipped), gray)
+            result = self.verified[key]
+            if best[0] is None or (result.ok and (not best[0].ok or result.inliers > best[0].inliers)):
+                best = (result, flipped)
+            if result.ok and result.inliers >= scoring.GEOMETRY_CENTRE * 2:
+                break
+            if result.tentative >= 40:  # enough correspondences: the orientation was not the problem
+                break
+        return best
+
+    # -- pairs, per work --------------------------------------------------------------------
+    def _score(self, state: _PairState, evidence: _HashEvidence, rows: _WorkRows) -> None:
+        channels = self._hash_channels(evidence, rows, state.query, state.position)
+        v = state.verification
+        if v is not None and v.ok:
+            channels["geometry"] = scoring.geometry_score(v.inliers, v.ncc)
+        state.channels = channels
+        state.score = scoring.fuse(channels)
+
+    def _work_pairs(self, rows: _WorkRows, evidence: _HashEvidence) -> dict[tuple[int, int], _PairState]:
+        """Initial pairs: for each query frame, its best positions by hash and by votes."""
+        states: dict[tuple[int, int], _PairState] = {}
+        n_p = len(rows.positions)
+        frame_slot = {frame_id: i for i, frame_id in enumerate(rows.full_ids) if frame_id is not None}
+        for query in self.queries:
+            q = query.index
+            candidates: list[int] = []
+            if "pdq" in evidence.distances or "phash" in evidence.distances:
+                combined = np.zeros(n_p)
+                for name, scale in (("pdq", 128.0), ("phash", 32.0)):
+                    if name in evidence.distances:
+                        combined = np.maximum(combined, 1.0 - evidence.distances[name][q] / scale)
+                candidates.extend(int(p) for p in np.argsort(-combined)[:2])
+            for frame_id, (plain, flipped) in sorted(self.votes.get(q, {}).items(), key=lambda item: -max(item[1]))[:3]:
+                if frame_id in frame_slot:
+                    candidates.append(frame_slot[frame_id])
+            for p in dict.fromkeys(candidates):
+                state = _PairState(q, p)
+                self._score(state, evidence, rows)
+                states[(q, p)] = state
+        return states
+
+    def _verify_pair(self, state: _PairState, rows: _WorkRows, evidence: _HashEvidence, work_flip: bool | None) -> bool:
+        frame_id = rows.full_ids[state.position]
+        if frame_id is None:
+            return False
+        hint = evidence.pdq_variant[state.query, state.position] if evidence.pdq_variant is not None else None
+        result, flipped = self._verify(state.query, frame_id, self._orientation(state.query, frame_id, hint, work_flip))
+        if result is None:
+            return False
+        state.verification, state.flipped = result, flipped
+        self._score(state, evidence, rows)
+        return True
+
+    def _work_flip(self, states: dict[tuple[int, int], _PairState]) -> bool | None:
+        verified = [s for s in states.values() if s.verification is not None and s.verification.ok and s.channels.get("geometry", 0) >= 0.5]
+        if not verified:
+            return None
+        return sum(s.flipped for s in verified) * 2 > len(verified)
+
+    def _verification_pass(self, rows, evidence, states) -> None:
+        """Verify the best few pairs per query frame; skip those hashes already decide."""
+        by_query: dict[int, list[_PairState]] = defaultdict(list)
+        for state in states.values():
+            by_query[state.query].append(state)
+        strong_done = False
+        order = sorted(by_query, key=lambda q: -max(s.score for s in by_query[q]))
+        for q in order:
+            ranked = sorted(by_query[q], key=lambda s: -s.score)
+            if ranked[0].score >= STRONG:
+                if not strong_done:  # one verification per work for the matched region
+                    strong_done = self._verify_pair(ranked[0], rows, evidence, self._work_flip(states))
+                continue
+            for state in ranked[: max(1, self.config.verify_per_frame // 2)]:
+                if state.verification is None:
+                    self._verify_pair(state, rows, evidence, self._work_flip(states))
+
+    def _propagate(self, work: Work, rows, evidence, states) -> None:
+        """Verify the predicted reference frame for query frames along each alignment."""
+        threshold = self.config.thresholds
+        good = [s for s in states.values() if s.score >= threshold.similar]
+        if not good:
+            return
+        flip = self._work_flip(states)
+        best_per_query: dict[int, float] = defaultdict(float)
+        for state in states.values():
+            best_per_query[state.query] = max(best_per_query[state.query], state.score)
+        targets: list[tuple[int, int]] = []
+        if work.kind == "image":
+            targets = [(q.index, 0) for q in self.queries if best_per_query[q.index] < threshold.match]
+        else:
+            pairs = [self._frame_pair(s, rows) for s in good]
+            margin = self.config.alignment.max_gap
+            for line in fit_lines(pairs, self.config.alignment):
+                times = [p.query_time for p in line.members]
+                lo, hi = min(times) - margin, max(times) + margin
+                for q in self.queries:
+                    if lo <= q.time <= hi and best_per_query[q.index] < threshold.match:
+                        predicted = line.predict(q.time)
+                        if -0.5 <= predicted <= float(rows.times.max()) + 1.5:
+                            targets.append((q.index, rows.nearest_position(predicted)))
+        for q, p in targets:
+            if self.budget <= 0:
+                break
+            state = states.get((q, p))
+            if state is None:
+                state = states[(q, p)] = _PairState(q, p)
+                self._score(state, evidence, rows)
+            if state.verification is None:
+                self._verify_pair(state, rows, evidence, flip)
+
+    def _frame_pair(self, state: _PairState, rows: _WorkRows) -> FramePair:
+        query = self.queries[state.query]
         distances = {}
-        for signal in self.fingerprinter.active:
-            query, stored = values.get(signal.name), signal.from_row(reference)
-            if query is None or stored is None:
+        return FramePair(
+            query_index=query.index,
+            query_time=query.time,
+            ref_frame_id=rows.full_ids[state.position] or -1,
+            ref_time=float(rows.times[state.position]),
+            distances=distances,
+            score=round(state.score, 4),
+            region=state.verification.region if state.verification is not None and state.verification.ok else None,
+        )
+
+    def _with_distances(self, pair: FramePair, state: _PairState, rows: _WorkRows, evidence: _HashEvidence) -> FramePair:
+        for name, matrix in evidence.distances.items():
+            value = matrix[state.query, state.position]
+            if value < 10**6:
+                pair.distances[name] = float(value)
+        clip_distance = self._clip_distance(rows, state.query, state.position)
+        if clip_distance is not None:
+            pair.distances["clip"] = round(clip_distance, 4)
+        return pair
+
+    # -- 5-6: per work decision ---------------------------------------------------------------
+    def matches(self, top: int) -> list[Match]:
+        if not self.queries:
+            return []
+        if self.keypoints is not None:
+            self.keypoints.refresh()
+        by_hash = self._hash_candidates()
+        by_votes = self._keypoint_candidates()
+        shortlist = self._shortlist(by_hash, by_votes)
+        if not shortlist:
+            return []
+        works = self.m.store.works_by_id(shortlist)
+        all_rows = self.m.work_rows([w for w in shortlist if w in works])
+        results: list[Match] = []
+        for work_id in shortlist:
+            if work_id not in all_rows:
                 continue
-            if signal.index_kind == "cosine" and reference.clip_model != signal.model_id:
-                continue  # embeddings of another model are not comparable
-            distances[signal.name] = round(signal.distance(query.value, stored), 4)
-        return distances
+            rows, work = all_rows[work_id], works[work_id]
+            evidence = self._hash_evidence(rows)
+            states = self._work_pairs(rows, evidence)
+            self._verification_pass(rows, evidence, states)
+            if self.is_video:
+                self._propagate(work, rows, evidence, states)
+            results.append(self._decide(work, rows, evidence, states))
+        results.sort(key=lambda m: (-m.score, m.work_id))
+        return results[:top]
 
-    def _score_pairs(self, sample, fingerprints, candidates, references) -> dict[int, list[FramePair]]:
-        signals = {s.name: s for s in self.fingerprinter.active}
-        best: dict[tuple[int, int], FramePair] = {}  # (work, query frame) -> best pair
-        for query_index, frame_id in candidates:
-            reference = references.get(frame_id)
-            if reference is None:
-                continue  # removed since the index saw it
-            distances = self._distances(fingerprints[query_index], reference)
-            score = pair_score(signals, distances, _pdq_quality(fingerprints[query_index], reference))
-            frame = sample.frames[query_index]
-            pair = FramePair(query_index, frame.timestamp, frame_id, reference.timestamp, distances, round(score, 4))
-            key = (reference.work_id, query_index)
-            if key not in best or pair.score > best[key].score:
-                best[key] = pair
-        by_work: dict[int, list[FramePair]] = defaultdict(list)
-        for (work_id, _), pair in best.items():
-            by_work[work_id].append(pair)
-        return by_work
-
-    def _work_match(self, sample: MediaSample, work: Work, pairs: list[FramePair]) -> Match:
+    def _decide(self, work: Work, rows: _WorkRows, evidence: _HashEvidence, states: dict[tuple[int, int], _PairState]) -> Match:
         thresholds = self.config.thresholds
-        matched = [p for p in pairs if p.score >= thresholds.match]
-        segments = self._segments(sample, work, matched)
-        score = segments[0].score if segments else max(p.score for p in pairs)
-        if sample.kind == "video" and segments and len(sample.frames) >= 3 and len(matched) == 1:
-            score *= 0.9  # a single matching frame in a longer clip is weaker evidence
-        score = round(min(1.0, score), 4)
+        best: dict[int, _PairState] = {}
+        for state in states.values():
+            if state.query not in best or state.score > best[state.query].score:
+                best[state.query] = state
+        frame_scores = sorted((s.score for s in best.values()), reverse=True)
+        segments: list[Segment] = []
+        lines: list[Line] = []
+        if not self.is_video:
+            state = max(best.values(), key=lambda s: s.score)
+            score = state.score
+            if score >= thresholds.similar:
+                t = float(rows.times[state.position])
+                segments = [Segment(0.0, 0.0, round(t, 3), round(t, 3), round(score, 4))]
+        else:
+            samples = SampleTimes([q.time for q in self.queries], [q.frame.reason == "scene_cut" for q in self.queries], self.sample.duration)
+            candidates = [self._frame_pair(s, rows) for s in states.values() if s.score >= thresholds.similar]
+            n = len(self.queries)
+            if work.kind == "image":
+                for run in still_runs(candidates, self.config.alignment):
+                    run_score = scoring.combine_frames([p.score for p in run], n)
+                    segments.append(segment_of(run, None, samples, 0.0, run_score, self.config.alignment))
+            else:
+                lines = fit_lines(candidates, self.config.alignment)
+                for line in lines:
+                    for run in split_runs(line.members, self.config.alignment.max_gap):
+                        run_score = scoring.combine_frames([p.score for p in run], n)
+                        segments.append(segment_of(run, line, samples, work.duration, run_score, self.config.alignment))
+            segments = [s for s in segments if s.score >= thresholds.similar]
+            segments.sort(key=lambda s: (-s.score, s.query_start))
+            score = segments[0].score if segments else scoring.combine_frames(frame_scores[:1], n)
+        score = round(min(1.0, max(0.0, score)), 4)
+        pairs = [self._with_distances(self._frame_pair(s, rows), s, rows, evidence) for s in best.values()]
         evidence_pairs = sorted(pairs, key=lambda p: (-p.score, p.query_time))[:MAX_EVIDENCE_PAIRS]
         return Match(
             work_id=work.id,
@@ -102,37 +588,70 @@ class Matcher:
             score=score,
             verdict=thresholds.verdict(score),
             segments=segments,
-            evidence=self._evidence(pairs, matched, len(sample.frames)),
+            evidence=self._evidence(best, pairs, rows, evidence, lines),
             kind=work.kind,
             opt_out={"train": work.opt_out_train, "generate": work.opt_out_generate},
             frame_pairs=evidence_pairs,
         )
 
-    def _segments(self, sample: MediaSample, work: Work, matched: list[FramePair]) -> list[Segment]:
-        if not matched:
-            return []
-        if sample.kind == "image":  # a still query has no time range; point at the reference moment
-            best = max(matched, key=lambda p: p.score)
-            return [Segment(0.0, 0.0, best.ref_time, best.ref_time, best.score)]
-        return align(matched, sample.duration, work.duration, work.kind == "image", self.config.alignment)
-
-    def _evidence(self, pairs: list[FramePair], matched: list[FramePair], query_frames: int) -> dict:
+    def _evidence(self, best: dict[int, _PairState], pairs: list[FramePair], rows, evidence: _HashEvidence, lines: list[Line]) -> dict:
+        thresholds = self.config.thresholds
         per_signal: dict[str, dict] = {}
-        for signal in self.fingerprinter.active:
-            distances = [p.distances[signal.name] for p in pairs if signal.name in p.distances]
+        for name, signal in self.signals.items():
+            distances = [p.distances[name] for p in pairs if name in p.distances]
             if distances:
-                best = min(distances)
-                per_signal[signal.name] = {
-                    "best_distance": best,
+                smallest = min(distances)
+                per_signal[name] = {
+                    "best_distance": smallest,
                     "threshold": signal.default_threshold,
-                    "similarity": round(signal.similarity(best), 4),
+                    "similarity": round(signal.similarity(smallest), 4),
                     "frames_within_threshold": sum(d <= signal.default_threshold for d in distances),
                 }
-        return {"signals": per_signal, "matched_query_frames": len(matched), "query_frames": query_frames}
-
-
-def _pdq_quality(values: FrameFingerprints, reference: ReferenceFrame) -> int | None:
-    """The lower PDQ quality of the two frames: a flat frame on either side weakens PDQ."""
-    query = values.get("pdq")
-    qualities = [q for q in (query.quality if query else None, reference.pdq_quality) if q is not None]
-    return min(qualities) if qualities else None
+        verified = [s for s in best.values() if s.verification is not None]
+        geometry = None
+        if verified:
+            top = max(verified, key=lambda s: (s.verification.ok, s.verification.inliers))
+            v = top.verification
+            geometry = {
+                "best_inliers": v.inliers if v.ok else 0,
+                "correspondences": v.tentative,
+                "ncc": round(v.ncc, 3),
+                "mirrored": top.flipped,
+                "region": v.region if v.ok else None,
+                "frames_verified": sum(1 for s in verified if s.verification.ok and s.channels.get("geometry", 0) >= 0.5),
+            }
+        channels: dict[str, float] = {}
+        for state in best.values():
+            for name, value in state.channels.items():
+                channels[name] = round(max(channels.get(name, 0.0), value), 4)
+        verification = []
+        for state in sorted(verified, key=lambda s: -s.score)[:MAX_EVIDENCE_PAIRS]:
+            v = state.verification
+            verification.append(
+                {
+                    "query_index": state.query,
+                    "ref_frame_id": rows.full_ids[state.position],
+                    "inliers": v.inliers if v.ok else 0,
+                    "correspondences": v.tentative,
+                    "ncc": round(v.ncc, 3),
+                    "mirrored": state.flipped,
+                    "region": v.region if v.ok else None,
+                }
+            )
+        variants = sorted(
+            {
+                str(evidence.pdq_variant[s.query, s.position])
+                for s in best.values()
+                if evidence.pdq_variant is not None and s.channels.get("pdq", 0) >= 0.5
+            }
+        )
+        return {
+            "signals": per_signal,
+            "channels": channels,
+            "geometry": geometry,
+            "verification": verification,
+            "hash_variants": variants,
+            "alignment": [describe_line(line) for line in lines],
+            "matched_query_frames": sum(1 for s in best.values() if s.score >= thresholds.match),
+            "query_frames": len(self.queries),
+        }

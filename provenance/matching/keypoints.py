@@ -1,0 +1,292 @@
+"""Local features (ORB) of frames, and a retrieval index over every reference frame's features.
+
+Global hashes find re-encodes, resizes and colour edits; they lose a picture as soon as
+it is cropped off-centre, rotated or shown inside something else. Local features do
+not: a copy keeps many of the original's corners. The reference side uses the 384-px
+JPEG the store keeps of every ``full`` frame, so any process can (re)build the index
+from the store; it is kept fresh from the store's change log like the hash indexes.
+
+Retrieval: each query descriptor looks up its nearest reference descriptors (faiss,
+Hamming); every reference frame holding a close one gets a vote. The frames with the
+most votes go on to geometric verification. Above ``IVF_THRESHOLD`` descriptors the
+index is an inverted file (nprobe cells), so the cost per query stays bounded as the
+store grows.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+
+import cv2
+import faiss
+import numpy as np
+from sqlalchemy import select
+
+from reference_db.models import FrameImage, ReferenceFrame
+from reference_db.store import Store
+
+log = logging.getLogger(__name__)
+
+QUERY_SIDE = 512  # query frames are described at this size (references: their 384-px JPEG)
+QUERY_FEATURES = 700
+REFERENCE_FEATURES = 500
+INDEX_FEATURES = 300  # per reference frame in the retrieval index (the strongest ones)
+VOTE_DISTANCE = 52  # Hamming bits (of 256) under which a neighbour counts as a vote
+VOTE_NEIGHBOURS = 4
+IVF_THRESHOLD = 150_000  # descriptors (~500 frames); below it the index is exact (flat)
+IVF_NPROBE = 12
+
+
+@dataclass
+class Features:
+    points: np.ndarray  # N x 2 float32, pixel coordinates in the described image
+    descriptors: np.ndarray  # N x 32 uint8 (256-bit ORB)
+    width: int
+    height: int
+
+    def __len__(self) -> int:
+        return int(len(self.points))
+
+
+_local = threading.local()
+
+
+def _orb(count: int):
+    cache = getattr(_local, "orb", None)
+    if cache is None:
+        cache = _local.orb = {}
+    if count not in cache:
+        cache[count] = cv2.ORB_create(nfeatures=count, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=12)
+    return cache[count]
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+_GRID = 6  # keypoints are spread over a GRID x GRID layout of cells
+CONTRAST = "clahe"
+
+
+def _normalise(gray: np.ndarray) -> np.ndarray:
+    """Even out contrast so FAST finds corners in dim, hazy or washed-out pictures too.
+    ORB's binary tests compare intensities within a patch, so a monotonic remapping of
+    grey levels leaves descriptors of the same corner nearly unchanged."""
+    if CONTRAST == "clahe":
+        return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(gray)
+    if CONTRAST == "equalize":
+        return cv2.equalizeHist(gray)
+    return gray
+
+
+def _spread(keypoints, count: int, width: int, height: int) -> list[int]:
+    """Indices of up to ``count`` keypoints, strongest first but capped per grid cell, so
+    that large text or one busy corner cannot use up the whole budget."""
+    order = sorted(range(len(keypoints)), key=lambda i: -keypoints[i].response)
+    if len(order) <= count:
+        return order
+    cap = max(4, (2 * count) // (_GRID * _GRID))
+    used: dict[tuple[int, int], int] = defaultdict(int)
+    chosen, rest = [], []
+    for i in order:
+        x, y = keypoints[i].pt
+        cell = (min(_GRID - 1, int(x * _GRID / width)), min(_GRID - 1, int(y * _GRID / height)))
+        if used[cell] < cap:
+            used[cell] += 1
+            chosen.append(i)
+            if len(chosen) == count:
+                return chosen
+        else:
+            rest.append(i)
+    return chosen + rest[: count - len(chosen)]
+
+
+def describe(image: np.ndarray, max_side: int = QUERY_SIDE, count: int = QUERY_FEATURES, upscale: bool = True) -> Features:
+    """ORB features of an RGB or gray image resized so its longer side is ``max_side``
+    (small images are enlarged up to 2x: tiny uploads otherwise yield too few corners)."""
+    gray = _gray(image)
+    height, width = gray.shape[:2]
+    scale = max_side / max(height, width)
+    if not upscale:
+        scale = min(scale, 1.0)
+    scale = min(scale, 2.0)
+    if abs(scale - 1.0) > 1e-3:
+        size = (max(8, round(width * scale)), max(8, round(height * scale)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    gray = _normalise(gray)
+    keypoints, descriptors = _orb(count * 2).detectAndCompute(gray, None)
+    if descriptors is None or not keypoints:
+        return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), gray.shape[1], gray.shape[0])
+    keep = _spread(keypoints, count, gray.shape[1], gray.shape[0])
+    points = np.array([keypoints[i].pt for i in keep], dtype=np.float32)
+    return Features(points, descriptors[keep], gray.shape[1], gray.shape[0])
+
+
+def describe_jpeg(jpeg: bytes, count: int = REFERENCE_FEATURES) -> Features | None:
+    gray = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        return None
+    return describe(gray, max_side=max(gray.shape[:2]), count=count, upscale=False)
+
+
+class KeypointIndex:
+    """ORB features of every ``full`` reference frame that has a stored JPEG."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._applied = 0
+        self._features: dict[int, Features] = {}  # frame id -> features (verification)
+        self._work_of: dict[int, int] = {}  # frame id -> work id
+        self._frames_of: dict[int, list[int]] = defaultdict(list)  # work id -> frame ids
+        self._index = None
+        self._descriptor_frames = np.zeros(0, dtype=np.int64)  # descriptor row -> frame id
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._trained_at = 0
+
+    # -- loading and freshness ----------------------------------------------------
+    def _load_frames(self, work_ids: list[int] | None) -> None:
+        last_id = 0
+        while True:
+            with self.store.session() as session:
+                query = (
+                    select(ReferenceFrame.id, ReferenceFrame.work_id, FrameImage.jpeg)
+                    .join(FrameImage, FrameImage.frame_id == ReferenceFrame.id)
+                    .where(ReferenceFrame.variant == "full", ReferenceFrame.id > last_id)
+                    .order_by(ReferenceFrame.id)
+                    .limit(2000)
+                )
+                if work_ids is not None:
+                    query = query.where(ReferenceFrame.work_id.in_(work_ids))
+                rows = list(session.execute(query))
+            if not rows:
+                break
+            for frame_id, work_id, jpeg in rows:
+                self._add_frame(int(frame_id), int(work_id), describe_jpeg(jpeg))
+            last_id = int(rows[-1][0])
+
+    def _add_frame(self, frame_id: int, work_id: int, features: Features | None) -> None:
+        if features is None or frame_id in self._features:
+            return
+        self._features[frame_id] = features
+        self._work_of[frame_id] = work_id
+        self._frames_of[work_id].append(frame_id)
+        strongest = features.descriptors[:INDEX_FEATURES]  # ORB returns them strongest first
+        if len(strongest):
+            self._pending.append((strongest, np.full(len(strongest), frame_id, dtype=np.int64)))
+
+    def _ensure(self) -> None:
+        with self._lock:
+            if not self._loaded:
+                self._applied = self.store.latest_change()
+                self._load_frames(None)
+                self._loaded = True
+                self._rebuild()
+                return
+            latest = self.store.latest_change()
+            if latest > self._applied:
+                self._replay()
+            if self._pending:
+                self._flush()
+
+    def refresh(self) -> None:
+        if self._loaded:
+            self._ensure()
+
+    def _replay(self) -> None:
+        changes = self.store.changes_since(self._applied)
+        last_action = {change.work_id: change.action for change in changes}
+        removed = [w for w, action in last_action.items() if action == "remove" and w in self._frames_of]
+        for work_id in removed:
+            for frame_id in self._frames_of.pop(work_id, []):
+                self._features.pop(frame_id, None)
+                self._work_of.pop(frame_id, None)
+        added = [w for w, action in last_action.items() if action == "add" and w not in self._frames_of]
+        if added:
+            self._load_frames(added)
+        if changes:
+            self._applied = changes[-1].id
+        if removed:
+            self._rebuild()
+
+    def _all_descriptors(self) -> tuple[np.ndarray, np.ndarray]:
+        descriptors, frames = [], []
+        for frame_id, features in self._features.items():
+            strongest = features.descriptors[:INDEX_FEATURES]
+            descriptors.append(strongest)
+            frames.append(np.full(len(strongest), frame_id, dtype=np.int64))
+        if not descriptors:
+            return np.zeros((0, 32), np.uint8), np.zeros(0, np.int64)
+        return np.concatenate(descriptors), np.concatenate(frames)
+
+    def _rebuild(self) -> None:
+        """(Re)build the faiss index from every frame's features."""
+        self._pending = []
+        descriptors, frames = self._all_descriptors()
+        total = len(descriptors)
+        if total >= IVF_THRESHOLD:
+            cells = int(np.clip(4 * np.sqrt(total), 256, 16384))
+            quantizer = faiss.IndexBinaryFlat(256)
+            index = faiss.IndexBinaryIVF(quantizer, 256, cells)
+            rng = np.random.default_rng(0)
+            sample = descriptors[rng.choice(total, size=min(total, 40 * cells), replace=False)]
+            index.train(np.ascontiguousarray(sample))
+            index.nprobe = IVF_NPROBE
+            index.own_fields = True
+            self._quantizer = quantizer  # keep the python object alive
+        else:
+            index = faiss.IndexBinaryFlat(256)
+        if total:
+            index.add(np.ascontiguousarray(descriptors))
+        self._index, self._descriptor_frames, self._trained_at = index, frames, total
+
+    def _flush(self) -> None:
+        descriptors = np.concatenate([d for d, _ in self._pending])
+        frames = np.concatenate([f for _, f in self._pending])
+        self._pending = []
+        total = len(self._descriptor_frames) + len(descriptors)
+        if (total >= IVF_THRESHOLD and not isinstance(self._index, faiss.IndexBinaryIVF)) or (
+            isinstance(self._index, faiss.IndexBinaryIVF) and total > 2 * self._trained_at
+        ):
+            self._rebuild()
+            return
+        self._index.add(np.ascontiguousarray(descriptors))
+        self._descriptor_frames = np.concatenate([self._descriptor_frames, frames])
+
+    # -- queries ------------------------------------------------------------------
+    def features(self, frame_id: int) -> Features | None:
+        self._ensure()
+        return self._features.get(frame_id)
+
+    def work_of(self, frame_id: int) -> int | None:
+        return self._work_of.get(frame_id)
+
+    def frames_of(self, work_id: int) -> list[int]:
+        self._ensure()
+        return list(self._frames_of.get(work_id, ()))
+
+    def __len__(self) -> int:
+        return len(self._features)
+
+    def vote(self, query: Features, top: int) -> list[tuple[int, float]]:
+        """Reference frames sharing the most close descriptors with ``query``: (frame id, votes)."""
+        self._ensure()
+        if self._index is None or self._index.ntotal == 0 or not len(query):
+            return []
+        with self._lock:
+            k = min(VOTE_NEIGHBOURS, int(self._index.ntotal))
+            distances, rows = self._index.search(np.ascontiguousarray(query.descriptors), k)
+            frames = self._descriptor_frames[np.clip(rows, 0, max(0, len(self._descriptor_frames) - 1))]
+        valid = (rows >= 0) & (distances <= VOTE_DISTANCE)
+        votes: dict[int, float] = defaultdict(float)
+        for row_frames, row_distances, row_valid in zip(frames, distances, valid):
+            seen = set()
+            for frame_id, distance, ok in zip(row_frames, row_distances, row_valid):
+                if ok and frame_id not in seen:
+                    seen.add(int(frame_id))
+                    votes[int(frame_id)] += 1.0 - float(distance) / (2 * VOTE_DISTANCE)
+        ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[:top]
