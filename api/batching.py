@@ -8,6 +8,9 @@ than ``max_batch`` frames waiting it holds the batch open until ``max_wait_s`` a
 oldest one arrived — while the model is busy, frames simply pile up, so a loaded server
 runs full batches and an idle one adds at most ``max_wait_s`` of latency.
 
+Workers announce the scans they run (``expecting()``): a batch is only held open while some
+announced scan has not handed in its frames yet, so a lone scan never waits.
+
 It has the ``ClipEmbedder`` API (it is one), so the CLIP signal uses it unchanged.
 """
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -74,6 +78,26 @@ class BatchingEmbedder(ClipEmbedder):
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._expected = 0  # announced scans that have not submitted their frames yet
+        self._local = threading.local()
+
+    @contextmanager
+    def expecting(self):
+        """Announce that this thread is about to embed one scan's frames (batches wait for it)."""
+        with self._cond:
+            self._expected += 1
+        self._local.expected = True
+        try:
+            yield
+        finally:
+            self._arrived()
+
+    def _arrived(self) -> None:
+        if getattr(self._local, "expected", False):
+            self._local.expected = False
+            with self._cond:
+                self._expected -= 1
+                self._cond.notify_all()
 
     # -- callers ---------------------------------------------------------------------
     def embed(self, images: list[np.ndarray]) -> np.ndarray:
@@ -85,6 +109,7 @@ class BatchingEmbedder(ClipEmbedder):
 
         tensors = torch.stack([self._preprocess(Image.fromarray(image)) for image in images])
         request = _Request(tensors, time.monotonic())
+        self._arrived()
         with self._cond:
             if self._closed:
                 raise RuntimeError("the embedding batcher is closed")
@@ -115,7 +140,7 @@ class BatchingEmbedder(ClipEmbedder):
                     return None
                 self._cond.wait()
             deadline = self._queue[0].arrived + self.max_wait_s
-            while self._pending() < self.max_batch and not self._closed:
+            while self._pending() < self.max_batch and self._expected > 0 and not self._closed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

@@ -118,7 +118,12 @@ class ScanWorker:
                 queue.fail(job.id, self.worker_id, "upload_missing", f"{job.source_name}: the uploaded file is gone from the blob store")
                 metrics.scans.labels("failed").inc()
                 return
-            result = service.runtime.scanner.scan_file(path, top=job.top, display_path=job.source_name)
+            batcher = service.batcher
+            if batcher is not None:  # tell the batcher this scan's frames are coming
+                with batcher.expecting():
+                    result = service.runtime.scanner.scan_file(path, top=job.top, display_path=job.source_name)
+            else:
+                result = service.runtime.scanner.scan_file(path, top=job.top, display_path=job.source_name)
             evidence = {str(index): service.blobs.put_bytes(jpeg) for index, jpeg in result.query_thumbnails.items()}
             if queue.complete(job.id, self.worker_id, result.to_dict(), result.verdict, evidence):
                 metrics.scans.labels("done").inc()

@@ -6,6 +6,7 @@ loading path; production loads real weights from PROVENANCE_CLIP_PRETRAINED.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,8 +39,9 @@ def test_batched_embeddings_equal_unbatched_ones_and_requests_share_batches(tiny
     start = threading.Barrier(8)
 
     def caller(i: int) -> None:
-        start.wait()
-        results[i] = batcher.embed(_frames(40)[i * 5 : (i + 1) * 5])
+        with batcher.expecting():  # as a worker announces each scan it runs
+            start.wait()
+            results[i] = batcher.embed(_frames(40)[i * 5 : (i + 1) * 5])
 
     threads = [threading.Thread(target=caller, args=(i,)) for i in range(8)]
     for t in threads:
@@ -50,12 +52,24 @@ def test_batched_embeddings_equal_unbatched_ones_and_requests_share_batches(tiny
     np.testing.assert_allclose(combined, reference, atol=1e-5)
     stats = batcher.stats
     assert stats.frames == 40 and stats.requests == 8 and stats.pending_frames == 0
-    assert max(stats.sizes) == 16 and stats.batches <= 4  # 8 requests of 5 frames in batches of up to 16
+    assert stats.sizes == {16: 2, 8: 1}  # 8 requests of 5 frames in batches of up to 16
     # one request bigger than a batch is split, and comes back whole and in order
     np.testing.assert_allclose(batcher.embed(_frames(40)), reference, atol=1e-5)
     plain = ClipEmbedder(config)
     plain.load()
     assert batcher.model_id == plain.model_id  # the batch size is no part of the model's identity: stored vectors stay comparable
+    batcher.close()
+
+
+def test_a_lone_scan_does_not_wait_for_company(tiny_clip) -> None:
+    name, checkpoint = tiny_clip
+    batcher = BatchingEmbedder(ClipConfig(name, str(checkpoint), "cpu", 8), max_batch=8, max_wait_s=5.0)
+    batcher.embed(_frames(1))  # loads the model
+    started = time.perf_counter()
+    with batcher.expecting():
+        batcher.embed(_frames(2))
+    batcher.embed(_frames(2))  # unannounced callers (registration) do not wait either
+    assert time.perf_counter() - started < 2.0  # far below max_wait: nobody else was expected
     batcher.close()
 
 
