@@ -77,9 +77,11 @@ def run_sequential(settings, paths: list[Path], torch_threads: int) -> dict:
 
         torch.set_num_threads(torch_threads)
         runtime.scanner.scan_file(paths[0])  # load the model and indexes first
+        timing["cpu"] = time.process_time()
         started = time.perf_counter()
         per_scan = [runtime.scanner.scan_file(path).frames_sampled for path in paths]
         timing["seconds"] = time.perf_counter() - started
+        timing["cpu"] = time.process_time() - timing["cpu"]
         timing["frames"] = sum(per_scan)
         # the plain embedder batches within one scan, up to clip_batch_size frames per pass
         timing["batches"] = sum(-(-n // settings.clip_batch_size) for n in per_scan)
@@ -92,6 +94,7 @@ def run_sequential(settings, paths: list[Path], torch_threads: int) -> dict:
     finally:
         runtime.close()
     return {"mode": "sequential", "concurrency": 1, "scans": len(paths), "frames": frames, "seconds": elapsed,
+            "cpu_s": timing["cpu"], "load": os.getloadavg()[0],
             "frames_per_s": frames / elapsed, "batches": int(timing["batches"]),
             "mean_batch": frames / max(1, int(timing["batches"]))}
 
@@ -117,6 +120,7 @@ def run_concurrent(settings, config, paths: list[Path], threads: int) -> dict:
                                              size_bytes=source.size, source_name=path.name).id)
         before = replace(service.batcher.stats, sizes=dict(service.batcher.stats.sizes))
         started = datetime.now(timezone.utc)
+        cpu_started = time.process_time()
         service.start_worker(threads)
         while True:  # light polling; the end time is the last job's own finished_at
             with service.store.session() as session:
@@ -124,6 +128,7 @@ def run_concurrent(settings, config, paths: list[Path], threads: int) -> dict:
             if all(status in ("done", "failed") for status, _ in rows):
                 break
             time.sleep(0.25)
+        cpu = time.process_time() - cpu_started
         finished = max(f if f.tzinfo else f.replace(tzinfo=timezone.utc) for _, f in rows)
         elapsed = (finished - started).total_seconds()
         failed = sum(status == "failed" for status, _ in rows)
@@ -134,6 +139,7 @@ def run_concurrent(settings, config, paths: list[Path], threads: int) -> dict:
     batches = stats.batches - before.batches
     sizes = {size: n - before.sizes.get(size, 0) for size, n in stats.sizes.items() if n - before.sizes.get(size, 0)}
     return {"mode": "batched", "concurrency": threads, "scans": len(paths), "frames": frames, "seconds": elapsed,
+            "cpu_s": cpu, "load": os.getloadavg()[0],
             "frames_per_s": frames / elapsed, "batches": batches, "mean_batch": frames / max(1, batches),
             "batch_sizes": dict(sorted(sizes.items())), "failed": failed}
 
@@ -164,7 +170,9 @@ def render(tables: dict[str, list[dict]], args, device: str, threads: int) -> st
         "rounds per mode. Sequential = one scan after another without the batcher (what `provenance scan` does), "
         "in a thread of its own like the workers, with the same torch thread count; concurrent = the service's own "
         "path (jobs in the store, a worker with N threads, one `BatchingEmbedder`), timed from the first claim to the "
-        "last job's `finished_at`.",
+        "last job's `finished_at`. CPU s per frame: this process's CPU time over frames embedded (all threads; it "
+        "does not depend on what else the host runs). Host load: the 1-minute load average after the run (2 cores; the "
+        "host is shared with other work, which takes its share of the cores).",
         "",
     ]
     names = {"images": "single images from `../shared/media` (1 CLIP frame per scan)",
@@ -172,13 +180,13 @@ def render(tables: dict[str, list[dict]], args, device: str, threads: int) -> st
     for workload, results in tables.items():
         sequential = next(r for r in results if r["mode"] == "sequential")
         lines += [f"**{workload}**: {sequential['scans']} scans of {names[workload]}.", "",
-                  "| mode | concurrent scans | frames | seconds | frames/s | vs sequential | mean batch |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| mode | concurrent scans | frames | seconds | frames/s | vs sequential | mean batch | CPU s per frame | host load |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results:
             ratio = r["frames_per_s"] / sequential["frames_per_s"]
             label = "sequential, no batching" if r["mode"] == "sequential" else "service, batched across requests"
             lines.append(f"| {label} | {r['concurrency']} | {r['frames']} | {r['seconds']:.2f} | {r['frames_per_s']:.1f} | "
-                         f"{ratio:.2f}x | {r['mean_batch']:.1f} |")
+                         f"{ratio:.2f}x | {r['mean_batch']:.1f} | {r['cpu_s'] / max(1, r['frames']):.3f} | {r['load']:.1f} |")
         lines += ["", "Batch sizes (size: count): " + "; ".join(
             f"{r['concurrency']} concurrent {r['batch_sizes']}" for r in results if r["mode"] == "batched"), ""]
     return "\n".join(lines) + "\n"

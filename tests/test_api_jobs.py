@@ -38,11 +38,11 @@ def test_claim_complete_and_fencing(store: Store) -> None:
 
 
 def test_dead_workers_job_is_reclaimed_and_the_old_worker_is_fenced_off(store: Store) -> None:
-    queue = JobQueue(store, lease_s=0.3, max_attempts=3)
+    queue = JobQueue(store, lease_s=1.0, max_attempts=3)
     (job_id,) = _enqueue(queue)
     assert queue.claim("dead").id == job_id
     assert queue.claim("alive") is None
-    time.sleep(0.4)  # no heartbeat: the lease runs out
+    time.sleep(1.1)  # no heartbeat: the lease runs out
     reclaimed = queue.claim("alive")
     assert reclaimed is not None and reclaimed.id == job_id and reclaimed.attempts == 2
     assert not queue.fail(job_id, "dead", "x", "late result from the dead worker")
@@ -53,11 +53,11 @@ def test_dead_workers_job_is_reclaimed_and_the_old_worker_is_fenced_off(store: S
 
 
 def test_a_job_that_keeps_killing_workers_fails_after_max_attempts(store: Store) -> None:
-    queue = JobQueue(store, lease_s=0.1, max_attempts=2)
+    queue = JobQueue(store, lease_s=0.5, max_attempts=2)
     (job_id,) = _enqueue(queue)
     for worker in ("w1", "w2"):
         assert queue.claim(worker).id == job_id
-        time.sleep(0.15)
+        time.sleep(0.6)
     assert queue.claim("w3") is None
     job = _job(store, job_id)
     assert job.status == "failed" and job.error_code == "gave_up" and "2 attempt" in job.error_message
@@ -67,10 +67,10 @@ def test_retry_later_waits_and_recover_orphans_requeues(store: Store) -> None:
     queue = JobQueue(store, lease_s=30)
     first, second = _enqueue(queue, 2)
     assert queue.claim("w").id == first
-    assert queue.retry_later(first, "w", 0.4, "internal_error", "boom")
+    assert queue.retry_later(first, "w", 1.0, "internal_error", "boom")
     assert queue.claim("w").id == second  # the first waits out its back-off
     assert queue.claim("w") is None
-    time.sleep(0.5)
+    time.sleep(1.1)
     assert queue.claim("w").id == first
     assert queue.recover_orphans() == 2  # both running: requeued for the single SQLite worker after a restart
     assert queue.counts()["queued"] == 2
