@@ -19,8 +19,14 @@ def run_command(references: Path, negatives: Path | None, out: Path, seed: int, 
     options = BenchOptions(references, negatives, out, seed, per_transform, videos, quick, jobs, keep=keep)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[detail]}", style="dim"), console=err)
     tasks: dict[str, int] = {}
+    printed: dict[str, int] = {}
 
     def update(stage: str, done: int, total: int, detail: str) -> None:
+        if not err.is_terminal:  # no live bar in a log: a line per tenth of each stage
+            step = max(1, total // 10)
+            if done == total or done // step != printed.get(stage, -1):
+                printed[stage] = done // step
+                err.print(f"{STAGES.get(stage, stage)}: {done}/{total} {detail[:40]}")
         if stage not in tasks:
             tasks[stage] = progress.add_task(STAGES.get(stage, stage), total=total, detail="")
         progress.update(tasks[stage], completed=done, total=max(total, done), detail=detail[:40])

@@ -30,12 +30,13 @@ from reference_db.store import Store
 log = logging.getLogger(__name__)
 
 QUERY_SIDE = 512  # query frames are described at this size (references: their 384-px JPEG)
-QUERY_FEATURES = 700
-REFERENCE_FEATURES = 500
+QUERY_FEATURES = 800
+REFERENCE_FEATURES = 600
 INDEX_FEATURES = 300  # per reference frame in the retrieval index (the strongest ones)
 VOTE_DISTANCE = 52  # Hamming bits (of 256) under which a neighbour counts as a vote
 VOTE_NEIGHBOURS = 4
-IVF_THRESHOLD = 150_000  # descriptors (~500 frames); below it the index is exact (flat)
+IVF_THRESHOLD = 60_000  # descriptors (~200 frames); below it the index is exact (flat)
+VOTE_FEATURES = 400  # query descriptors that vote (the strongest, spread over the picture)
 IVF_NPROBE = 12
 
 
@@ -58,7 +59,7 @@ def _orb(count: int):
     if cache is None:
         cache = _local.orb = {}
     if count not in cache:
-        cache[count] = cv2.ORB_create(nfeatures=count, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=12)
+        cache[count] = cv2.ORB_create(nfeatures=count, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=6)
     return cache[count]
 
 
@@ -278,7 +279,7 @@ class KeypointIndex:
             return []
         with self._lock:
             k = min(VOTE_NEIGHBOURS, int(self._index.ntotal))
-            distances, rows = self._index.search(np.ascontiguousarray(query.descriptors), k)
+            distances, rows = self._index.search(np.ascontiguousarray(query.descriptors[:VOTE_FEATURES]), k)
             frames = self._descriptor_frames[np.clip(rows, 0, max(0, len(self._descriptor_frames) - 1))]
         valid = (rows >= 0) & (distances <= VOTE_DISTANCE)
         votes: dict[int, float] = defaultdict(float)

@@ -163,6 +163,7 @@ class _PairState:
     flipped: bool = False
     channels: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
+    retrieval: float = 0.0  # how strongly retrieval proposed the pair (orders verification)
 
 
 class Matcher:
@@ -237,7 +238,6 @@ class _Scan:
         self.is_video = sample.kind == "video"
         self.budget = self.config.verify_budget
         self.verified: dict[tuple[int, int, bool], Verification] = {}  # (query, frame id, flipped)
-        self.per_frame_verifications: dict[int, int] = defaultdict(int)
         self.votes: dict[int, dict[int, tuple[float, float]]] = {}  # query -> frame id -> (votes, mirrored votes)
         self.keypoints = matcher.keypoints if self.config.keypoints else None
 
@@ -379,10 +379,9 @@ class _Scan:
         for flipped in orientations:
             key = (q, frame_id, flipped)
             if key not in self.verified:
-                if self.budget <= 0 or self.per_frame_verifications[q] >= self.config.verify_per_frame * 2:
+                if self.budget <= 0:
                     break
                 self.budget -= 1
-                self.per_frame_verifications[q] += 1
                 gray = self.m.reference_gray([frame_id]).get(frame_id)
                 query = self.queries[q]
                 self.verified[key] = verify(query.features(flipped), reference, query.gray(flipped), gray)
@@ -411,18 +410,23 @@ class _Scan:
         frame_slot = {frame_id: i for i, frame_id in enumerate(rows.full_ids) if frame_id is not None}
         for query in self.queries:
             q = query.index
-            candidates: list[int] = []
+            candidates: dict[int, float] = {}
             if "pdq" in evidence.distances or "phash" in evidence.distances:
                 combined = np.zeros(n_p)
                 for name, scale in (("pdq", 128.0), ("phash", 32.0)):
                     if name in evidence.distances:
                         combined = np.maximum(combined, 1.0 - evidence.distances[name][q] / scale)
-                candidates.extend(int(p) for p in np.argsort(-combined)[:2])
-            for frame_id, (plain, flipped) in sorted(self.votes.get(q, {}).items(), key=lambda item: -max(item[1]))[:3]:
-                if frame_id in frame_slot:
-                    candidates.append(frame_slot[frame_id])
-            for p in dict.fromkeys(candidates):
-                state = _PairState(q, p)
+                for p in np.argsort(-combined)[:2]:
+                    candidates[int(p)] = float(combined[p])
+            votes = self.votes.get(q, {})
+            if votes:
+                most = max(max(v) for v in votes.values()) or 1.0
+                for frame_id, counts in sorted(votes.items(), key=lambda item: -max(item[1]))[:3]:
+                    if frame_id in frame_slot:
+                        p = frame_slot[frame_id]
+                        candidates[p] = max(candidates.get(p, 0.0), max(counts) / most)
+            for p, strength in candidates.items():
+                state = _PairState(q, p, retrieval=strength)
                 self._score(state, evidence, rows)
                 states[(q, p)] = state
         return states
@@ -445,22 +449,31 @@ class _Scan:
             return None
         return sum(s.flipped for s in verified) * 2 > len(verified)
 
-    def _verification_pass(self, rows, evidence, states) -> None:
-        """Verify the best few pairs per query frame; skip those hashes already decide."""
-        by_query: dict[int, list[_PairState]] = defaultdict(list)
-        for state in states.values():
-            by_query[state.query].append(state)
-        strong_done = False
-        order = sorted(by_query, key=lambda q: -max(s.score for s in by_query[q]))
-        for q in order:
-            ranked = sorted(by_query[q], key=lambda s: -s.score)
-            if ranked[0].score >= STRONG:
-                if not strong_done:  # one verification per work for the matched region
-                    strong_done = self._verify_pair(ranked[0], rows, evidence, self._work_flip(states))
+    def _verification_pass(self, prepared: list[tuple[Work, _WorkRows, _HashEvidence, dict]]) -> None:
+        """Verify the most promising pairs first, across all short-listed works, at most
+        ``per_frame`` pairs per query frame; pairs the hashes already decide are skipped,
+        except one per work, verified last, that locates the matched region."""
+        per_frame = self.config.verify_per_frame if self.is_video else max(self.config.verify_per_frame, self.config.candidates)
+        queue = []
+        for slot, (_, rows, _, states) in enumerate(prepared):
+            for state in states.values():
+                if state.score < STRONG:
+                    queue.append((-max(state.score, state.retrieval), slot, state.query, state.position))
+        queue.sort()
+        done: dict[int, int] = defaultdict(int)
+        for _, slot, q, p in queue:
+            if self.budget <= 0:
+                break
+            if done[q] >= per_frame:
                 continue
-            for state in ranked[: max(1, self.config.verify_per_frame // 2)]:
-                if state.verification is None:
-                    self._verify_pair(state, rows, evidence, self._work_flip(states))
+            work, rows, evidence, states = prepared[slot]
+            if self._verify_pair(states[(q, p)], rows, evidence, self._work_flip(states)):
+                done[q] += 1
+        for work, rows, evidence, states in prepared:
+            located = any(s.verification is not None and s.verification.ok for s in states.values())
+            strong = [s for s in states.values() if s.score >= STRONG]
+            if strong and not located and self.budget > 0:
+                self._verify_pair(max(strong, key=lambda s: s.score), rows, evidence, self._work_flip(states))
 
     def _propagate(self, work: Work, rows, evidence, states) -> None:
         """Verify the predicted reference frame for query frames along each alignment."""
@@ -532,17 +545,17 @@ class _Scan:
             return []
         works = self.m.store.works_by_id(shortlist)
         all_rows = self.m.work_rows([w for w in shortlist if w in works])
-        results: list[Match] = []
+        prepared = []
         for work_id in shortlist:
-            if work_id not in all_rows:
-                continue
-            rows, work = all_rows[work_id], works[work_id]
-            evidence = self._hash_evidence(rows)
-            states = self._work_pairs(rows, evidence)
-            self._verification_pass(rows, evidence, states)
-            if self.is_video:
+            if work_id in all_rows:
+                rows = all_rows[work_id]
+                evidence = self._hash_evidence(rows)
+                prepared.append((works[work_id], rows, evidence, self._work_pairs(rows, evidence)))
+        self._verification_pass(prepared)
+        if self.is_video:  # strongest works first: they get the propagation budget first
+            for work, rows, evidence, states in sorted(prepared, key=lambda item: -max((s.score for s in item[3].values()), default=0.0)):
                 self._propagate(work, rows, evidence, states)
-            results.append(self._decide(work, rows, evidence, states))
+        results = [self._decide(work, rows, evidence, states) for work, rows, evidence, states in prepared]
         results.sort(key=lambda m: (-m.score, m.work_id))
         return results[:top]
 
