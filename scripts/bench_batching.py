@@ -170,8 +170,8 @@ def render(tables: dict[str, list[dict]], args, device: str, threads: int) -> st
         "rounds per mode. Sequential = one scan after another without the batcher (what `provenance scan` does), "
         "in a thread of its own like the workers, with the same torch thread count; concurrent = the service's own "
         "path (jobs in the store, a worker with N threads, one `BatchingEmbedder`), timed from the first claim to the "
-        "last job's `finished_at`. CPU s per frame: this process's CPU time over frames embedded (all threads; it "
-        "does not depend on what else the host runs). Host load: the 1-minute load average after the run (2 cores; the "
+        "last job's `finished_at`. CPU s per frame: this process's CPU time over frames embedded (all threads; less sensitive "
+        "than wall time to what else the host runs). Host load: the 1-minute load average after the run (2 cores; the "
         "host is shared with other work, which takes its share of the cores).",
         "",
     ]
