@@ -53,8 +53,10 @@ def scene_video(path: Path, seed: int, seconds: float = 8.0, size: tuple[int, in
     with ClipWriter(path, size, fps) as writer:
         for shot in range(shots):
             still = np.asarray(picture(seed * 100 + shot, (size[0] * 2, size[1] * 2)))
-            x0, x1 = rng.uniform(0, size[0] * 0.4), rng.uniform(size[0] * 0.6, size[0])
-            y0, y1 = rng.uniform(0, size[1] * 0.5), rng.uniform(0, size[1] * 0.5)
+            # a slow camera move (about 5% of the width per second), as in most footage
+            x0 = rng.uniform(0, size[0] * 0.4)
+            x1 = x0 + rng.uniform(0.04, 0.06) * size[0] * per_shot / fps
+            y0 = y1 = rng.uniform(0, size[1] * 0.5)
             count = per_shot if shot < shots - 1 else frames_total - per_shot * (shots - 1)
             for i in range(count):
                 t = i / max(1, count - 1)

@@ -25,7 +25,7 @@ COMPILATION_COPY_SECONDS = (3.0, 5.0)
 FILLER_SECONDS = (3.0, 6.0)
 SPEEDS = ((0.7, 0.85), (1.25, 1.6))
 PAN_SECONDS = (5.0, 8.0)
-PAN_WINDOW = (0.55, 0.75)  # share of the still's width the camera window shows
+PAN_WINDOW = (0.55, 0.75)  # camera window, as a share of the largest view of the still with the clip's aspect
 LOW_BITRATE = (250_000, 500_000)  # bits per second of the low-bitrate re-encode
 
 
@@ -140,13 +140,12 @@ def pan_frames(still: np.ndarray, seconds: float, fps: float, rng: np.random.Gen
     aspect = size[0] / size[1]
     share_a, share_b = rng.uniform(*PAN_WINDOW), rng.uniform(*PAN_WINDOW)
 
+    # the largest view of the still with the output's aspect ratio, then a share of it
+    full_w = min(float(w), h * aspect)
+
     def window(share: float) -> tuple[float, float]:
-        ww = share * w
-        wh = ww / aspect
-        if wh > h * 0.95:
-            wh = h * 0.95 * share / PAN_WINDOW[1]
-            ww = wh * aspect
-        return min(ww, w), min(wh, h)
+        ww = share * full_w
+        return ww, ww / aspect
 
     (wa, ha), (wb, hb) = window(share_a), window(share_b)
     xa, ya = rng.uniform(0, w - wa), rng.uniform(0, h - ha)

@@ -31,7 +31,7 @@ class AlignmentConfig:
     max_gap: float = 3.0  # a query gap longer than this starts a new segment
     sample_interval: float = 1.0  # query sampling interval: caps how far an end may be extrapolated
     max_hypotheses: int = 4000  # pairs of matches tried per line (random subset beyond)
-    slope_penalty: float = 0.35  # support (in frames) a sloped line must gain over slope 1
+    slope_penalty: float = 1.0  # support (in frames) a sloped line must gain over slope 1
 
 
 @dataclass
@@ -54,12 +54,16 @@ class SampleTimes:
 
 
 def _support(q: np.ndarray, r: np.ndarray, w: np.ndarray, index: np.ndarray, offset: float, slope: float, tolerance: float):
-    """Total weight of the best pair per query frame within ``tolerance`` of the line."""
-    inside = np.abs(r - (offset + slope * q)) <= tolerance
+    """Support of a line: per query frame, the best of its pairs within ``tolerance``,
+    each weighted by a kernel that falls from 1 on the line to 0 at the tolerance
+    (so a line through the pairs beats one that merely grazes them)."""
+    residual = np.abs(r - (offset + slope * q))
+    inside = residual <= tolerance
     if not inside.any():
         return 0.0, inside
+    kernel = w * (1.0 - (residual / tolerance) ** 2)
     best = np.zeros(int(index.max()) + 1)
-    np.maximum.at(best, index[inside], w[inside])
+    np.maximum.at(best, index[inside], kernel[inside])
     return float(best.sum()), inside
 
 
@@ -78,15 +82,20 @@ def _refit(q: np.ndarray, r: np.ndarray, w: np.ndarray, slope: float, config: Al
     return float(median), slope
 
 
-def fit_lines(pairs: list[FramePair], config: AlignmentConfig, max_lines: int = 4) -> list[Line]:
-    """Lines of consistent (query time -> reference time), strongest first."""
+def fit_lines(pairs: list[FramePair], config: AlignmentConfig, max_lines: int = 4, weights: list[float] | None = None) -> list[Line]:
+    """Lines of consistent (query time -> reference time), strongest first.
+
+    ``weights`` (default: the pairs' scores) say how much each pair should pull: a query
+    frame often verifies against several neighbouring reference frames of a moving shot,
+    and only the closest of them pins the timing down."""
+    weight_of = {id(p): max(w, 1e-3) for p, w in zip(pairs, weights)} if weights is not None else {id(p): max(p.score, 1e-3) for p in pairs}
     remaining = list(pairs)
     lines: list[Line] = []
     rng = np.random.default_rng(0)
     while remaining and len(lines) < max_lines:
         q = np.array([p.query_time for p in remaining])
         r = np.array([p.ref_time for p in remaining])
-        w = np.array([max(p.score, 1e-3) for p in remaining])
+        w = np.array([weight_of[id(p)] for p in remaining])
         index = np.array([p.query_index for p in remaining])
         best = (-1.0, 0.0, 1.0)
         for i in range(len(remaining)):  # slope-1 hypotheses through every match
@@ -113,21 +122,23 @@ def fit_lines(pairs: list[FramePair], config: AlignmentConfig, max_lines: int = 
         _, inside = _support(q, r, w, index, offset, slope, config.tolerance)
         if not inside.any():
             break
-        members = _one_per_frame([p for p, keep in zip(remaining, inside) if keep], offset, slope)
+        members = _one_per_frame([p for p, keep in zip(remaining, inside) if keep], offset, slope, weight_of)
         lines.append(Line(offset, slope, members))
         used = {p.query_index for p in members}
         remaining = [p for p, keep in zip(remaining, inside) if not keep and p.query_index not in used]
     return lines
 
 
-def _one_per_frame(pairs: list[FramePair], offset: float, slope: float) -> list[FramePair]:
+def _one_per_frame(pairs: list[FramePair], offset: float, slope: float, weight_of: dict[int, float] | None = None) -> list[FramePair]:
     best: dict[int, FramePair] = {}
+
+    def key(p: FramePair):
+        weight = weight_of[id(p)] if weight_of else p.score
+        return (weight, -abs(p.ref_time - offset - slope * p.query_time))
+
     for pair in pairs:
         current = best.get(pair.query_index)
-        if current is None or (pair.score, -abs(pair.ref_time - offset - slope * pair.query_time)) > (
-            current.score,
-            -abs(current.ref_time - offset - slope * current.query_time),
-        ):
+        if current is None or key(pair) > key(current):
             best[pair.query_index] = pair
     return sorted(best.values(), key=lambda p: p.query_time)
 

@@ -9,8 +9,8 @@ variable                               default  meaning
 PROVENANCE_MATCH_NEIGHBORS             10       hash-index neighbours per query view and signal
 PROVENANCE_MATCH_CANDIDATES            8        works scored per query frame (retrieval short list)
 PROVENANCE_MATCH_KEYPOINTS             1        local-feature retrieval and geometric verification
-PROVENANCE_MATCH_KEYPOINT_FRAMES       8        query frames of a clip searched in the keypoint index
-PROVENANCE_MATCH_VERIFY_PER_FRAME      4        geometric verifications per query frame, at most
+PROVENANCE_MATCH_KEYPOINT_FRAMES       8        clip frames searched in the keypoint index (more in long clips: 1 in 4 unmatched)
+PROVENANCE_MATCH_VERIFY_PER_FRAME      2        pairs verified per clip frame before alignment (images: CANDIDATES)
 PROVENANCE_MATCH_VERIFY_BUDGET         240      geometric verifications per scanned file, at most
 =====================================  =======  ==================================================
 """
@@ -42,7 +42,7 @@ class MatcherConfig:
     candidates: int = 8
     keypoints: bool = True
     keypoint_frames: int = 8
-    verify_per_frame: int = 4
+    verify_per_frame: int = 2
     verify_budget: int = 240
 
     @classmethod

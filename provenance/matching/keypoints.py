@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
 import cv2
@@ -24,7 +24,7 @@ import faiss
 import numpy as np
 from sqlalchemy import select
 
-from reference_db.models import FrameImage, ReferenceFrame
+from reference_db.models import FrameImage, ReferenceFrame, Work
 from reference_db.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ INDEX_FEATURES = 300  # per reference frame in the retrieval index (the stronges
 VOTE_DISTANCE = 52  # Hamming bits (of 256) under which a neighbour counts as a vote
 VOTE_NEIGHBOURS = 4
 IVF_THRESHOLD = 60_000  # descriptors (~200 frames); below it the index is exact (flat)
+STILL_DETAIL = 2  # stills are verified on their JPEG enlarged this much
+DETAIL_CACHE = 1024  # stills whose verification features are kept
 VOTE_FEATURES = 400  # query descriptors that vote (the strongest, spread over the picture)
 IVF_NPROBE = 12
 
@@ -82,26 +84,27 @@ def _normalise(gray: np.ndarray) -> np.ndarray:
     return gray
 
 
-def _spread(keypoints, count: int, width: int, height: int) -> list[int]:
+def _spread(keypoints, count: int, width: int, height: int) -> np.ndarray:
     """Indices of up to ``count`` keypoints, strongest first but capped per grid cell, so
     that large text or one busy corner cannot use up the whole budget."""
-    order = sorted(range(len(keypoints)), key=lambda i: -keypoints[i].response)
+    response = np.array([k.response for k in keypoints], dtype=np.float32)
+    order = np.argsort(-response, kind="stable")
     if len(order) <= count:
         return order
+    points = np.array([k.pt for k in keypoints], dtype=np.float32)[order]
+    cells = np.minimum(_GRID - 1, (points[:, 0] * _GRID / width).astype(int)) * _GRID + np.minimum(
+        _GRID - 1, (points[:, 1] * _GRID / height).astype(int)
+    )
+    # rank of each keypoint within its cell, in order of strength
+    by_cell = np.argsort(cells, kind="stable")
+    sorted_cells = cells[by_cell]
+    starts = np.searchsorted(sorted_cells, sorted_cells, side="left")
+    rank = np.empty(len(cells), dtype=np.int64)
+    rank[by_cell] = np.arange(len(cells)) - starts
     cap = max(4, (2 * count) // (_GRID * _GRID))
-    used: dict[tuple[int, int], int] = defaultdict(int)
-    chosen, rest = [], []
-    for i in order:
-        x, y = keypoints[i].pt
-        cell = (min(_GRID - 1, int(x * _GRID / width)), min(_GRID - 1, int(y * _GRID / height)))
-        if used[cell] < cap:
-            used[cell] += 1
-            chosen.append(i)
-            if len(chosen) == count:
-                return chosen
-        else:
-            rest.append(i)
-    return chosen + rest[: count - len(chosen)]
+    within = rank < cap
+    chosen = np.concatenate([order[within], order[~within]])
+    return chosen[:count]
 
 
 def describe(image: np.ndarray, max_side: int = QUERY_SIDE, count: int = QUERY_FEATURES, upscale: bool = True) -> Features:
@@ -140,7 +143,9 @@ class KeypointIndex:
         self._lock = threading.RLock()
         self._loaded = False
         self._applied = 0
-        self._features: dict[int, Features] = {}  # frame id -> features (verification)
+        self._features: dict[int, Features] = {}  # frame id -> features (retrieval; verification of video frames)
+        self._stills: set[int] = set()  # frames of still-image works
+        self._detailed: OrderedDict[int, Features] = OrderedDict()  # LRU: verification features of stills
         self._work_of: dict[int, int] = {}  # frame id -> work id
         self._frames_of: dict[int, list[int]] = defaultdict(list)  # work id -> frame ids
         self._index = None
@@ -154,8 +159,9 @@ class KeypointIndex:
         while True:
             with self.store.session() as session:
                 query = (
-                    select(ReferenceFrame.id, ReferenceFrame.work_id, FrameImage.jpeg)
+                    select(ReferenceFrame.id, ReferenceFrame.work_id, FrameImage.jpeg, Work.kind)
                     .join(FrameImage, FrameImage.frame_id == ReferenceFrame.id)
+                    .join(Work, Work.id == ReferenceFrame.work_id)
                     .where(ReferenceFrame.variant == "full", ReferenceFrame.id > last_id)
                     .order_by(ReferenceFrame.id)
                     .limit(2000)
@@ -165,8 +171,10 @@ class KeypointIndex:
                 rows = list(session.execute(query))
             if not rows:
                 break
-            for frame_id, work_id, jpeg in rows:
+            for frame_id, work_id, jpeg, kind in rows:
                 self._add_frame(int(frame_id), int(work_id), describe_jpeg(jpeg))
+                if kind == "image":
+                    self._stills.add(int(frame_id))
             last_id = int(rows[-1][0])
 
     def _add_frame(self, frame_id: int, work_id: int, features: Features | None) -> None:
@@ -194,8 +202,8 @@ class KeypointIndex:
                 self._flush()
 
     def refresh(self) -> None:
-        if self._loaded:
-            self._ensure()
+        """Load on first use, then catch up with the store's change log."""
+        self._ensure()
 
     def _replay(self) -> None:
         changes = self.store.changes_since(self._applied)
@@ -204,6 +212,8 @@ class KeypointIndex:
         for work_id in removed:
             for frame_id in self._frames_of.pop(work_id, []):
                 self._features.pop(frame_id, None)
+                self._stills.discard(frame_id)
+                self._detailed.pop(frame_id, None)
                 self._work_of.pop(frame_id, None)
         added = [w for w, action in last_action.items() if action == "add" and w not in self._frames_of]
         if added:
@@ -236,8 +246,7 @@ class KeypointIndex:
             sample = descriptors[rng.choice(total, size=min(total, 40 * cells), replace=False)]
             index.train(np.ascontiguousarray(sample))
             index.nprobe = IVF_NPROBE
-            index.own_fields = True
-            self._quantizer = quantizer  # keep the python object alive
+            self._quantizer = quantizer  # the index does not own it: keep it alive as long as the index
         else:
             index = faiss.IndexBinaryFlat(256)
         if total:
@@ -262,6 +271,34 @@ class KeypointIndex:
         self._ensure()
         return self._features.get(frame_id)
 
+    def verification_features(self, frame_id: int) -> list[Features]:
+        """Feature sets to verify a pair with, cheapest first: the stored features, and
+        for stills also their JPEG enlarged 2x: copies of a still are often crops or pans
+        that show part of it large, and at 384 px a small part of a smooth drawing has too
+        few corners (computed on demand, LRU-cached)."""
+        self._ensure()
+        native = self._features.get(frame_id)
+        if native is None:
+            return []
+        if frame_id not in self._stills:
+            return [native]
+        with self._lock:
+            cached = self._detailed.get(frame_id)
+            if cached is not None:
+                self._detailed.move_to_end(frame_id)
+                return [native, cached]
+        image = self.store.frame_images([frame_id]).get(frame_id)
+        gray = cv2.imdecode(np.frombuffer(image.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE) if image is not None else None
+        if gray is None:
+            return [native]
+        enlarged = cv2.resize(gray, (gray.shape[1] * STILL_DETAIL, gray.shape[0] * STILL_DETAIL), interpolation=cv2.INTER_CUBIC)
+        detailed = describe(enlarged, max_side=max(enlarged.shape[:2]), count=REFERENCE_FEATURES, upscale=False)
+        with self._lock:
+            self._detailed[frame_id] = detailed
+            while len(self._detailed) > DETAIL_CACHE:
+                self._detailed.popitem(last=False)
+        return [native, detailed]
+
     def work_of(self, frame_id: int) -> int | None:
         return self._work_of.get(frame_id)
 
@@ -270,6 +307,7 @@ class KeypointIndex:
         return list(self._frames_of.get(work_id, ()))
 
     def __len__(self) -> int:
+        self._ensure()
         return len(self._features)
 
     def vote(self, query: Features, top: int) -> list[tuple[int, float]]:

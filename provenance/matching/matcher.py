@@ -43,8 +43,12 @@ from reference_db.store import Store
 __all__ = ["Matcher", "MatcherConfig", "index_spec"]
 
 MAX_EVIDENCE_PAIRS = 8
+ALIGN_PDQ = 60  # PDQ bits within which a frame's hash distances locate it in time
 STRONG = 0.97  # hash evidence this strong needs no geometric check (one per work still runs, for the region)
 HASH_SHORTLIST = 4  # works per query frame taken from hash retrieval
+COMPETING = 0.5  # retrieval strength for which a frame already matched is checked against another work too
+PLAUSIBLE = 0.45  # retrieval strength below which a clip frame's candidate is not verified speculatively
+DECIDED_STRENGTH = min(1 - 31 / 128, 1 - 7 / 32)  # retrieval strength of a hash match at its centre distance
 REFERENCE_GRAY_CACHE = 512  # decoded reference JPEGs kept for the photometric check
 
 
@@ -237,7 +241,7 @@ class _Scan:
         self.queries = [_Query(frame, values, self.hash_signals) for frame, values in zip(sample.frames, fingerprints)]
         self.is_video = sample.kind == "video"
         self.budget = self.config.verify_budget
-        self.verified: dict[tuple[int, int, bool], Verification] = {}  # (query, frame id, flipped)
+        self.verified: dict[tuple[int, int, bool, int], Verification] = {}  # (query, frame id, flipped, feature set)
         self.votes: dict[int, dict[int, tuple[float, float]]] = {}  # query -> frame id -> (votes, mirrored votes)
         self.keypoints = matcher.keypoints if self.config.keypoints else None
 
@@ -267,19 +271,24 @@ class _Scan:
                             found[query][n.work_id] = strength
         return found
 
-    def _keypoint_frames(self) -> list[_Query]:
-        count = len(self.queries)
-        if count <= self.config.keypoint_frames:
-            return list(self.queries)
-        picks = np.unique(np.linspace(0, count - 1, self.config.keypoint_frames).round().astype(int))
-        return [self.queries[i] for i in picks]
+    def _keypoint_frames(self, by_hash: dict[int, dict[int, float]]) -> list[_Query]:
+        """Frames to search in the keypoint index: evenly spread over the clip, among the
+        frames whose hashes found no near-certain match (a frame already matched at
+        PDQ <= 31 bits or pHash <= 7 bits needs no other way in)."""
+        open_frames = [q for q in self.queries if max(by_hash.get(q.index, {}).values(), default=0.0) < DECIDED_STRENGTH]
+        count = len(open_frames)
+        budget = max(self.config.keypoint_frames, -(-count // 4))  # at least one open frame in four
+        if count <= budget:
+            return open_frames
+        picks = np.unique(np.linspace(0, count - 1, budget).round().astype(int))
+        return [open_frames[i] for i in picks]
 
-    def _keypoint_candidates(self) -> dict[int, dict[int, float]]:
+    def _keypoint_candidates(self, by_hash: dict[int, dict[int, float]]) -> dict[int, dict[int, float]]:
         """query -> work -> votes of its best frame, for the frames searched by keypoints."""
         found: dict[int, dict[int, float]] = defaultdict(dict)
         if self.keypoints is None or len(self.keypoints) == 0:
             return found
-        for query in self._keypoint_frames():
+        for query in self._keypoint_frames(by_hash):
             per_frame: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
             for flipped in (False, True):
                 for frame_id, votes in self.keypoints.vote(query.features(flipped), top=self.config.candidates * 3):
@@ -370,27 +379,33 @@ class _Scan:
         return [first, not first]
 
     def _verify(self, q: int, frame_id: int, orientations: list[bool]) -> tuple[Verification | None, bool]:
+        """Best verification over the given orientations and the reference's feature sets
+        (a still has two: its 384-px JPEG as stored, and enlarged 2x for copies that show
+        part of it large); stops at the first convincing one."""
         if self.keypoints is None:
             return None, False
-        reference = self.keypoints.features(frame_id)
-        if reference is None:
+        references = self.keypoints.verification_features(frame_id)
+        if not references:
             return None, False
         best: tuple[Verification | None, bool] = (None, False)
+        query = self.queries[q]
         for flipped in orientations:
-            key = (q, frame_id, flipped)
-            if key not in self.verified:
-                if self.budget <= 0:
-                    break
-                self.budget -= 1
-                gray = self.m.reference_gray([frame_id]).get(frame_id)
-                query = self.queries[q]
-                self.verified[key] = verify(query.features(flipped), reference, query.gray(flipped), gray)
-            result = self.verified[key]
-            if best[0] is None or (result.ok and (not best[0].ok or result.inliers > best[0].inliers)):
-                best = (result, flipped)
-            if result.ok and result.inliers >= scoring.GEOMETRY_CENTRE * 2:
-                break
-            if result.tentative >= 40:  # enough correspondences: the orientation was not the problem
+            enough_correspondences = False
+            for scale, reference in enumerate(references):
+                key = (q, frame_id, flipped, scale)
+                if key not in self.verified:
+                    if self.budget <= 0:
+                        return best
+                    self.budget -= 1
+                    gray = self.m.reference_gray([frame_id]).get(frame_id)
+                    self.verified[key] = verify(query.features(flipped), reference, query.gray(flipped), gray)
+                result = self.verified[key]
+                if best[0] is None or (result.ok and (not best[0].ok or result.inliers > best[0].inliers)):
+                    best = (result, flipped)
+                if result.ok and scoring.geometry_score(result.inliers, result.ncc) >= 0.5:
+                    return best
+                enough_correspondences |= result.tentative >= 40
+            if enough_correspondences:  # plenty of correspondences: the orientation was not the problem
                 break
         return best
 
@@ -454,11 +469,18 @@ class _Scan:
         ``per_frame`` pairs per query frame; pairs the hashes already decide are skipped,
         except one per work, verified last, that locates the matched region."""
         per_frame = self.config.verify_per_frame if self.is_video else max(self.config.verify_per_frame, self.config.candidates)
+        decided = {state.query for _, _, _, states in prepared for state in states.values() if state.score >= STRONG}
         queue = []
         for slot, (_, rows, _, states) in enumerate(prepared):
             for state in states.values():
-                if state.score < STRONG:
-                    queue.append((-max(state.score, state.retrieval), slot, state.query, state.position))
+                if state.score >= STRONG:
+                    continue
+                priority = max(state.score, state.retrieval)
+                # a frame the hashes already matched, or a clip frame with nothing resembling
+                # it, gets no speculative checks: propagation along alignments covers gaps
+                if (state.query in decided or self.is_video) and priority < (COMPETING if state.query in decided else PLAUSIBLE):
+                    continue
+                queue.append((-priority, slot, state.query, state.position))
         queue.sort()
         done: dict[int, int] = defaultdict(int)
         for _, slot, q, p in queue:
@@ -476,38 +498,50 @@ class _Scan:
                 self._verify_pair(max(strong, key=lambda s: s.score), rows, evidence, self._work_flip(states))
 
     def _propagate(self, work: Work, rows, evidence, states) -> None:
-        """Verify the predicted reference frame for query frames along each alignment."""
+        """Grow matches along time: the query frames next to matched ones (and in gaps
+        between them) are verified against the reference frame the alignment predicts
+        (for a still: the still itself), round after round until nothing new matches.
+        The cost follows the copied stretch, not the clip's length."""
         threshold = self.config.thresholds
-        good = [s for s in states.values() if s.score >= threshold.similar]
-        if not good:
-            return
-        flip = self._work_flip(states)
-        best_per_query: dict[int, float] = defaultdict(float)
-        for state in states.values():
-            best_per_query[state.query] = max(best_per_query[state.query], state.score)
-        targets: list[tuple[int, int]] = []
-        if work.kind == "image":
-            targets = [(q.index, 0) for q in self.queries if best_per_query[q.index] < threshold.match]
-        else:
-            pairs = [self._frame_pair(s, rows) for s in good]
-            margin = self.config.alignment.max_gap
-            for line in fit_lines(pairs, self.config.alignment):
-                times = [p.query_time for p in line.members]
-                lo, hi = min(times) - margin, max(times) + margin
-                for q in self.queries:
-                    if lo <= q.time <= hi and best_per_query[q.index] < threshold.match:
-                        predicted = line.predict(q.time)
+        tried: set[tuple[int, int]] = set()
+        last = len(self.queries) - 1
+        for _ in range(len(self.queries) + 1):
+            good = [s for s in states.values() if s.score >= threshold.similar]
+            if not good or self.budget <= 0:
+                return
+            best_per_query: dict[int, float] = defaultdict(float)
+            for state in states.values():
+                best_per_query[state.query] = max(best_per_query[state.query], state.score)
+            targets: list[tuple[int, int]] = []
+            if work.kind == "image":
+                matched = {s.query for s in good}
+                near = {n for q in matched for n in (q - 1, q + 1) if 0 <= n <= last}
+                targets = [(q, 0) for q in sorted(near) if best_per_query[q] < threshold.match]
+            else:
+                pairs, weights = self._alignment_points(good, rows, evidence)
+                for line in fit_lines(pairs, self.config.alignment, weights=weights):
+                    members = sorted(p.query_index for p in line.members)
+                    span = set(range(max(0, members[0] - 1), min(last, members[-1] + 1) + 1))
+                    for q in sorted(span):
+                        if best_per_query[q] >= threshold.match:
+                            continue
+                        predicted = line.predict(self.queries[q].time)
                         if -0.5 <= predicted <= float(rows.times.max()) + 1.5:
-                            targets.append((q.index, rows.nearest_position(predicted)))
-        for q, p in targets:
-            if self.budget <= 0:
-                break
-            state = states.get((q, p))
-            if state is None:
-                state = states[(q, p)] = _PairState(q, p)
-                self._score(state, evidence, rows)
-            if state.verification is None:
-                self._verify_pair(state, rows, evidence, flip)
+                            targets.append((q, rows.nearest_position(predicted)))
+            targets = [t for t in targets if t not in tried]
+            if not targets:
+                return
+            flip = self._work_flip(states)
+            for q, p in targets:
+                tried.add((q, p))
+                if self.budget <= 0:
+                    return
+                state = states.get((q, p))
+                if state is None:
+                    state = states[(q, p)] = _PairState(q, p)
+                    self._score(state, evidence, rows)
+                if state.verification is None:
+                    self._verify_pair(state, rows, evidence, flip)
 
     def _frame_pair(self, state: _PairState, rows: _WorkRows) -> FramePair:
         query = self.queries[state.query]
@@ -521,6 +555,59 @@ class _Scan:
             score=round(state.score, 4),
             region=state.verification.region if state.verification is not None and state.verification.ok else None,
         )
+
+    def _alignment_points(self, states: list[_PairState], rows: _WorkRows, evidence: _HashEvidence) -> tuple[list[FramePair], list[float]]:
+        """(query time, reference time) points to align, with their weights.
+
+        Where a query frame's hashes match this work, its reference time comes from the
+        hash distances to every reference frame: the nearest frame, moved towards its
+        better neighbour in proportion to the two distances (references are sampled
+        once a second; a frame equally far from both lies half-way). Verification does
+        not pin timing down as well: a neighbouring frame of a moving shot verifies
+        too. Frames the hashes miss (crops, pans) use their verified pairs, weighted by
+        inliers relative to the frame's best."""
+        pdq = evidence.distances.get("pdq")
+        by_query: dict[int, list[_PairState]] = defaultdict(list)
+        for state in states:
+            by_query[state.query].append(state)
+        pairs, weights = [], []
+        for q, members in by_query.items():
+            best = max(members, key=lambda s: s.score)
+            row = pdq[q] if pdq is not None else None
+            p = int(np.argmin(row)) if row is not None else -1
+            if row is not None and row[p] <= ALIGN_PDQ:
+                pair = self._frame_pair(best, rows)
+                pair.ref_frame_id = rows.full_ids[p] or -1
+                pair.ref_time = self._interpolated_time(row, p, rows)
+                pairs.append(pair)
+                weights.append(best.score)
+                continue
+            verified = [s for s in members if s.verification is not None and s.verification.ok and s.score >= self.config.thresholds.similar]
+            if verified:
+                # inlier-weighted time of the verified frames around the best one: a query frame
+                # half-way between two reference samples overlaps both about equally
+                top = max(verified, key=lambda s: (s.verification.inliers, s.score))
+                t_top = float(rows.times[top.position])
+                near = [s for s in verified if abs(float(rows.times[s.position]) - t_top) <= 1.5]
+                total = float(sum(s.verification.inliers for s in near))
+                pair = self._frame_pair(top, rows)
+                pair.ref_time = sum(float(rows.times[s.position]) * s.verification.inliers for s in near) / total
+                pairs.append(pair)
+                weights.append(top.score)
+            else:
+                pairs.extend(self._frame_pair(state, rows) for state in members)
+                weights.extend(state.score for state in members)
+        return pairs, weights
+
+    @staticmethod
+    def _interpolated_time(row: np.ndarray, p: int, rows: _WorkRows) -> float:
+        t = float(rows.times[p])
+        neighbours = [n for n in (p - 1, p + 1) if 0 <= n < len(rows.times) and abs(rows.times[n] - t) <= 1.5 and row[n] < 10**6]
+        if not neighbours:
+            return t
+        n = min(neighbours, key=lambda k: row[k])
+        total = float(row[p] + row[n])
+        return t + (float(rows.times[n]) - t) * float(row[p]) / total if total > 0 else t
 
     def _with_distances(self, pair: FramePair, state: _PairState, rows: _WorkRows, evidence: _HashEvidence) -> FramePair:
         for name, matrix in evidence.distances.items():
@@ -539,7 +626,7 @@ class _Scan:
         if self.keypoints is not None:
             self.keypoints.refresh()
         by_hash = self._hash_candidates()
-        by_votes = self._keypoint_candidates()
+        by_votes = self._keypoint_candidates(by_hash)
         shortlist = self._shortlist(by_hash, by_votes)
         if not shortlist:
             return []
@@ -576,14 +663,16 @@ class _Scan:
                 segments = [Segment(0.0, 0.0, round(t, 3), round(t, 3), round(score, 4))]
         else:
             samples = SampleTimes([q.time for q in self.queries], [q.frame.reason == "scene_cut" for q in self.queries], self.sample.duration)
-            candidates = [self._frame_pair(s, rows) for s in states.values() if s.score >= thresholds.similar]
+            kept = [s for s in states.values() if s.score >= thresholds.similar]
+            candidates = [self._frame_pair(s, rows) for s in kept]
             n = len(self.queries)
             if work.kind == "image":
                 for run in still_runs(candidates, self.config.alignment):
                     run_score = scoring.combine_frames([p.score for p in run], n)
                     segments.append(segment_of(run, None, samples, 0.0, run_score, self.config.alignment))
             else:
-                lines = fit_lines(candidates, self.config.alignment)
+                points, weights = self._alignment_points(kept, rows, evidence)
+                lines = fit_lines(points, self.config.alignment, weights=weights)
                 for line in lines:
                     for run in split_runs(line.members, self.config.alignment.max_gap):
                         run_score = scoring.combine_frames([p.score for p in run], n)
