@@ -66,7 +66,7 @@ class Registrar:
                 return RegisteredWork(existing, False, counts.get(existing.id, 0), str(path))
         sample = load_media(path, self.settings)
         frames = self.frame_records(sample.frames, still=sample.kind == "image")
-        name = source_name or display_name(path)
+        name = (source_name or display_name(path))[:200]  # fits the column on every backend
         new = NewWork(
             holder=holder,
             title=(title or Path(name).stem)[:500],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -114,21 +114,8 @@ class Store:
                 existing = self.find_work(session, holder.id, new.sha256)
                 if existing is not None:
                     return existing, False
-                work = Work(
-                    holder_id=holder.id,
-                    title=new.title,
-                    kind=new.kind,
-                    sha256=new.sha256,
-                    size_bytes=new.size_bytes,
-                    media_format=new.media_format,
-                    duration=new.duration,
-                    width=new.width,
-                    height=new.height,
-                    opt_out_train=new.opt_out_train,
-                    opt_out_generate=new.opt_out_generate,
-                    source_name=new.source_name[:255],
-                    extra=new.metadata,
-                )
+                columns = {f.name: getattr(new, f.name) for f in fields(new) if f.name not in ("holder", "metadata")}
+                work = Work(holder_id=holder.id, extra=new.metadata, **columns)
                 session.add(work)
                 session.flush()
                 self._add_frames(session, work.id, frames)

@@ -103,7 +103,7 @@ def run_concurrent(settings, config, paths: list[Path], threads: int) -> dict:
     from sqlalchemy import select
 
     from api.blobs import TempUpload
-    from api.probe import probe_media
+    from provenance.media.probe import probe_media
     from api.service import Service
     from reference_db.models import ScanJob
 

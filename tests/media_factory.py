@@ -61,3 +61,18 @@ def scene_video(path: Path, scene_seeds: list[int], seconds_per_scene: float = 2
         still = np.asarray(drawn_image(seed, size))
         frames.extend([still] * int(seconds_per_scene * fps))
     return write_video(path, frames, fps=fps, size=size)
+
+
+def audio_only_mp4(path: Path) -> Path:
+    """An MP4 holding one second of a tone and no video stream."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=44100)
+        samples = (np.sin(np.arange(44100) / 10) * 3000).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = 44100
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

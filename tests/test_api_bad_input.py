@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.api_helpers import ApiEnv, api_settings, image_bytes, png_header_only, running_api, stored_state, video_bytes
+from tests.media_factory import audio_only_mp4
 
 MAX_BYTES = 200_000
 MAX_SECONDS = 4.0
@@ -68,17 +69,7 @@ def _cases(folder: Path) -> list[tuple[str, str, bytes, int, str, str]]:
 
 
 def _audio_only(folder: Path) -> bytes:
-    path = folder / "tone.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=44100)
-        samples = (np.sin(np.arange(44100) / 10) * 3000).astype(np.int16).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-        frame.sample_rate = 44100
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path.read_bytes()
+    return audio_only_mp4(folder / "tone.mp4").read_bytes()
 
 
 @pytest.mark.parametrize("endpoint", ["/v1/works", "/v1/scans"])

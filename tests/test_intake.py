@@ -14,7 +14,7 @@ from PIL import Image
 from provenance.errors import CorruptMediaError, MediaTooLargeError, UnsupportedMediaError
 from provenance.media import identify, load_media
 from provenance.settings import MediaLimits, Settings
-from tests.media_factory import drawn_image, scene_video, write_video
+from tests.media_factory import audio_only_mp4, drawn_image, scene_video, write_video
 
 SETTINGS = Settings()
 
@@ -165,17 +165,6 @@ def test_hostile_file_names_are_only_displayed(tmp_path: Path) -> None:
 
 
 def test_audio_only_file_is_refused(tmp_path: Path) -> None:
-    import av
-
-    path = tmp_path / "tone.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=44100)
-        samples = (np.sin(np.arange(44100) / 10) * 3000).astype(np.int16).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-        frame.sample_rate = 44100
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    path = audio_only_mp4(tmp_path / "tone.mp4")
     with pytest.raises(UnsupportedMediaError, match="no video stream"):
         load_media(path, SETTINGS)

@@ -15,7 +15,7 @@ from api.auth import Principal
 from api.blobs import client_name, public_message
 from api.deps import get_service, require
 from api.errors import ApiError
-from api.probe import probe_media
+from provenance.media.probe import probe_media
 from api.schemas import ErrorBody, HashCheck, OptOut, OptOutCheckResult, OptOutItem, OptOutMatch, errors
 from api.service import Service
 from provenance.errors import MediaError

@@ -12,7 +12,7 @@ from api.auth import Principal
 from api.blobs import client_name, public_message
 from api.deps import get_service, require
 from api.errors import ApiError, not_found
-from api.probe import probe_media
+from provenance.media.probe import probe_media
 from api.report import render_scan_html
 from api.schemas import ErrorBody, Scan, ScanLinks, ScanPage, errors, json_errors
 from api.service import Service

@@ -57,14 +57,14 @@ def _output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
-def _open(source: MediaSource) -> av.container.InputContainer:
+def open_container(source: MediaSource) -> av.container.InputContainer:
     try:
         return av.open(str(source.path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         raise CorruptMediaError(f"{source.path.name}: cannot read the {source.format.upper()} container ({exc})") from exc
 
 
-def _check_stream(source: MediaSource, container, limits: MediaLimits) -> tuple[av.video.stream.VideoStream, float]:
+def check_stream(source: MediaSource, container, limits: MediaLimits) -> tuple[av.video.stream.VideoStream, float]:
     if not container.streams.video:
         raise UnsupportedMediaError(f"{source.path.name}: the {source.format.upper()} file has no video stream")
     stream = container.streams.video[0]
@@ -85,6 +85,12 @@ def _check_stream(source: MediaSource, container, limits: MediaLimits) -> tuple[
     return stream, duration
 
 
+def check_not_truncated(source: MediaSource, covered: float, declared: float, verb: str) -> None:
+    """Refuse a video whose data stops well before the duration its container declares."""
+    if declared > 2.0 and covered < 0.8 * declared - 1.0:
+        raise CorruptMediaError(f"{source.path.name}: truncated — {verb} {covered:.1f} s of a declared {declared:.1f} s")
+
+
 def _metadata(container, stream) -> dict[str, str]:
     tags = {f"container:{k}": str(v)[:2000] for k, v in (container.metadata or {}).items()}
     tags.update({f"stream:{k}": str(v)[:2000] for k, v in (stream.metadata or {}).items()})
@@ -92,9 +98,9 @@ def _metadata(container, stream) -> dict[str, str]:
 
 
 def load_video(source: MediaSource, limits: MediaLimits, sampling: SamplingConfig) -> MediaSample:
-    container = _open(source)
+    container = open_container(source)
     try:
-        stream, declared_duration = _check_stream(source, container, limits)
+        stream, declared_duration = check_stream(source, container, limits)
         stream.thread_type = "AUTO"
         return _sample(source, container, stream, declared_duration, limits, sampling)
     finally:
@@ -138,10 +144,7 @@ def _sample(source, container, stream, declared_duration, limits, sampling) -> M
     duration = last_time + frame_duration if decoded else 0.0
     if not frames:
         raise CorruptMediaError(f"{source.path.name}: no decodable video frames")
-    if declared_duration > 2.0 and duration < 0.8 * declared_duration - 1.0:
-        raise CorruptMediaError(
-            f"{source.path.name}: truncated — decoded {duration:.1f} s of a declared {declared_duration:.1f} s"
-        )
+    check_not_truncated(source, duration, declared_duration, "decoded")
     return MediaSample(
         source=source,
         frames=frames,
