@@ -12,9 +12,13 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from provenance.errors import MediaError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -47,6 +51,7 @@ class TempUpload:
     path: Path
     size: int
     sha256: str
+    name: str = "upload"  # the client's file name, cleaned for display; never a path
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -84,6 +89,24 @@ class BlobStore:
             path.unlink(missing_ok=True)
             raise
         return TempUpload(path, size, digest.hexdigest())
+
+    @contextmanager
+    def staged(self, stream: BinaryIO, filename: str | None, max_bytes: int, keep: bool = True) -> Iterator[TempUpload]:
+        """Receive an upload for the block to check or use. If the block fails, the upload
+        is discarded (nothing is left behind) and intake errors are reworded to name the
+        client's file instead of a server path. ``keep=False`` discards it in any case."""
+        upload = self.receive(stream, max_bytes)
+        upload.name = client_name(filename)
+        try:
+            yield upload
+        except MediaError as exc:
+            upload.discard()
+            raise type(exc)(public_message(str(exc), upload.path, upload.name)) from exc
+        except BaseException:
+            upload.discard()
+            raise
+        if not keep:
+            upload.discard()
 
     def commit(self, upload: TempUpload) -> tuple[Path, bool]:
         """Move a checked upload into place; returns (path, created). Idempotent per content."""

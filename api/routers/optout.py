@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.blobs import client_name, public_message
+from api.blobs import client_name
 from api.deps import get_service, require
 from api.errors import ApiError
 from provenance.media.probe import probe_media
@@ -89,20 +89,15 @@ def _check(service: Service, queries: list[_Query], scope: str) -> list[OptOutMa
 
 
 def _hash_file(service: Service, upload_file: UploadFile) -> _Query:
-    upload = service.blobs.receive(upload_file.file, service.settings.limits.max_file_bytes)
-    name = client_name(upload_file.filename)
-    try:
+    limit = service.settings.limits.max_file_bytes
+    with service.blobs.staged(upload_file.file, upload_file.filename, limit, keep=False) as upload:  # nothing is kept
         source = probe_media(upload.path, service.settings)
         if source.kind != "image":
-            raise MediaError(f"{name}: the opt-out check takes images (or PDQ hashes), not {source.format.upper()} video")
+            raise MediaError(f"{upload.name}: the opt-out check takes images (or PDQ hashes), not {source.format.upper()} video")
         rgb = load_media(upload.path, service.settings).frames[0].rgb
         pdq = PdqSignal().compute([rgb])[0]
         phash = PHashSignal().compute([rgb])[0]
         return _Query(pdq.value, pdq.quality, phash.value)
-    except MediaError as exc:
-        raise type(exc)(public_message(str(exc), upload.path, name)) from exc
-    finally:
-        upload.discard()  # nothing of an opt-out check is kept
 
 
 def _run(service: Service, files: list[UploadFile], hashes: list[str], scope: str) -> OptOutCheckResult:

@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
 
 from api.auth import Principal
-from api.blobs import client_name, public_message
 from api.deps import get_service, require
 from api.errors import ApiError, not_found
-from provenance.media.probe import probe_media
 from api.report import render_scan_html
 from api.schemas import ErrorBody, Scan, ScanLinks, ScanPage, errors, json_errors
 from api.service import Service
-from provenance.errors import MediaError
+from provenance.media.probe import probe_media
 from reference_db.models import ScanJob
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
@@ -44,20 +43,12 @@ def _load(service: Service, scan_id: str, principal: Principal) -> ScanJob:
 
 def _accept(service: Service, principal: Principal, file: UploadFile, top: int) -> ScanJob:
     """Store the upload (checked first: a bad one leaves nothing behind) and queue its scan."""
-    name = client_name(file.filename)
-    upload = service.blobs.receive(file.file, service.settings.limits.max_file_bytes)
-    try:
+    with service.blobs.staged(file.file, file.filename, service.settings.limits.max_file_bytes) as upload:
         source = probe_media(upload.path, service.settings)
-    except MediaError as exc:
-        upload.discard()
-        raise type(exc)(public_message(str(exc), upload.path, name)) from exc
-    except BaseException:
-        upload.discard()
-        raise
     service.blobs.commit(upload)
     return service.queue.enqueue(
         owner_key_id=principal.key_id, blob_sha256=upload.sha256, media_format=source.format,
-        size_bytes=upload.size, source_name=name, top=top,
+        size_bytes=upload.size, source_name=upload.name, top=top,
     )
 
 

@@ -8,12 +8,10 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile,
 from sqlalchemy import func, select
 
 from api.auth import Principal
-from api.blobs import client_name, public_message
 from api.deps import get_service, require
 from api.errors import ApiError, not_found
 from api.schemas import Id, OptOut, Work, WorkPage, WorkUpdate, errors
 from api.service import Service
-from provenance.errors import MediaError
 from reference_db.models import ReferenceFrame, RightsHolder, ScanJob
 from reference_db.models import Work as WorkRow
 
@@ -117,18 +115,10 @@ def create_work(
     holder_name = _holder_for(principal, holder, service)
     train, generate = parse_opt_out(opt_out)
     extra = parse_metadata(metadata)
-    name = client_name(file.filename)
-    upload = service.blobs.receive(file.file, service.settings.limits.max_file_bytes)
-    try:
+    with service.blobs.staged(file.file, file.filename, service.settings.limits.max_file_bytes) as upload:
         registered = service.runtime.registrar.register(
-            upload.path, holder_name, title, train, generate, extra, source_name=name
+            upload.path, holder_name, title, train, generate, extra, source_name=upload.name
         )
-    except MediaError as exc:
-        upload.discard()
-        raise type(exc)(public_message(str(exc), upload.path, name)) from exc
-    except BaseException:
-        upload.discard()
-        raise
     service.blobs.commit(upload)
     service.runtime.searcher.refresh()
     with service.store.session() as session:
