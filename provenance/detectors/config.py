@@ -12,7 +12,7 @@ few variables here so that adding a detector never touches the global settings.
 ``PROVENANCE_WATERMARK_FPR``           target false-positive rate per clip of the
                                        invisible-watermark detector (default 1e-6)
 ``PROVENANCE_WATERMARK_MAX_FRAMES``    frames decoded per clip (default 8, evenly spaced)
-``PROVENANCE_LOGO_MAX_FRAMES``         frames searched for logos per clip (default 16)
+``PROVENANCE_LOGO_MAX_FRAMES``         frames searched for logos per clip (default 12)
 ``PROVENANCE_TRUSTMARK_WEIGHTS``       local TrustMark weights (folder); optional plugin
 ``PROVENANCE_VIDEOSEAL_WEIGHTS``       local VideoSeal checkpoint; optional plugin
 =====================================  ===================================================
@@ -47,7 +47,7 @@ class DetectorConfig:
     watermark_payloads: tuple[PayloadSpec, ...] = ()
     watermark_fpr: float = 1e-6
     watermark_max_frames: int = 8
-    logo_max_frames: int = 16
+    logo_max_frames: int = 12
     trustmark_weights: Path | None = None
     videoseal_weights: Path | None = None
 
@@ -71,7 +71,7 @@ class DetectorConfig:
             watermark_payloads=parse_payloads(get("WATERMARK_PAYLOADS") or ""),
             watermark_fpr=fpr,
             watermark_max_frames=max(1, int(get("WATERMARK_MAX_FRAMES") or 8)),
-            logo_max_frames=max(1, int(get("LOGO_MAX_FRAMES") or 16)),
+            logo_max_frames=max(1, int(get("LOGO_MAX_FRAMES") or 12)),
             trustmark_weights=path("TRUSTMARK_WEIGHTS"),
             videoseal_weights=path("VIDEOSEAL_WEIGHTS"),
         )

@@ -8,12 +8,13 @@ cannot outvote the logo. The template keeps only its own edge pixels, found on t
 logo composited over mid-grey with its alpha channel (the alpha is the mask: pixels
 the logo does not cover never count), and is made zero-mean so uniformly oriented
 texture scores zero. The score at a position is the mean agreement over the
-template's edge pixels: about 0 on unrelated content, up to 1 when all logo edges are
-present. A logo at opacity ``a`` still shows its edges at contrast ``a`` x (logo -
+template's edge pixels (about 0 on unrelated content, up to 1 when all logo edges are
+present), minus a share of the edge clutter in the rest of the logo's box, so that
+dense line art or text does not pass for a logo. A logo at opacity ``a`` still shows its edges at contrast ``a`` x (logo -
 background), which the saturating confidence keeps near full weight.
 
-Frames are downscaled (longest side 512) and searched at a geometric ladder of logo
-widths with one FFT correlation each. A clip is ``detected`` when at least ``k`` of
+Frames are downscaled (longest side 768) and searched at a geometric ladder of logo
+widths with three FFT correlations each. A clip is ``detected`` when at least ``k`` of
 the searched frames match the same template above the per-frame threshold at a
 consistent scale (positions may move); a still image needs one frame above a
 stricter threshold. Thresholds sit above the highest score measured on clean frames
@@ -34,17 +35,18 @@ from provenance.detectors.base import ProvenanceSignal
 from provenance.detectors.invisible_watermark import evenly_spaced
 from provenance.media.frames import MediaSample
 
-FRAME_SIDE = 512  # frames are searched at this longest side
-MIN_LOGO_WIDTH = 40  # px in the downscaled frame; smaller logos cannot be told from texture
+FRAME_SIDE = 768  # frames are searched at this longest side
+MIN_LOGO_WIDTH = 46  # px in the downscaled frame; smaller logos cannot be told from texture
 MAX_LOGO_FRACTION = 0.6  # of the frame width
-SCALE_STEP = 1.15  # ratio between successive logo widths searched
+SCALE_STEP = 1.12  # ratio between successive logo widths searched
 # Per-frame thresholds on the orientation agreement. Set above the highest score
 # measured on clean frames (see docs/provenance.md).
-FRAME_THRESHOLD = 0.50
-STILL_THRESHOLD = 0.56
+FRAME_THRESHOLD = 0.48
+STILL_THRESHOLD = 0.52
 MIN_TEMPLATE_EDGE_PIXELS = 150  # a template with less structure cannot be told from texture
 EDGE_CONTRAST = 24.0  # Sobel magnitude (grey levels) at which an edge counts fully
-TEMPLATE_EDGE_FRACTION = 0.25  # template pixels with this share of its strongest edge are "edges"  # a template with less structure than this cannot be matched reliably
+CLUTTER_WEIGHT = 0.25  # how much edge clutter inside the logo's box counts against a match
+TEMPLATE_EDGE_FRACTION = 0.15  # template pixels with this share of its strongest edge are "edges"  # a template with less structure than this cannot be matched reliably
 
 
 class LogoLike(Protocol):
@@ -76,6 +78,11 @@ def orientation_field(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     field = np.dstack([(gx * gx - gy * gy) * inv * conf, 2.0 * gx * gy * inv * conf])
     # a little blur tolerates a pixel of misregistration or a slightly wrong scale
     return cv2.GaussianBlur(field, (0, 0), 0.8), np.sqrt(mag2)
+
+
+def edge_confidence(field: np.ndarray) -> np.ndarray:
+    """How much edge there is at each pixel of an orientation field (0..1)."""
+    return np.sqrt((field**2).sum(axis=2)).astype(np.float32)
 
 
 def prepare_logo(name: str, png: bytes) -> PreparedLogo:
@@ -136,22 +143,32 @@ class FrameMatch:
                 "box": [self.x, self.y, self.width, self.height]}
 
 
-def search_frame(field: np.ndarray, logo: PreparedLogo, factor: float, widths: list[int]) -> tuple[float, int, int, int, int, int]:
+def search_frame(field: np.ndarray, logo: PreparedLogo, factor: float, widths: list[int],
+                 conf: np.ndarray | None = None) -> tuple[float, int, int, int, int, int]:
     """Best (score, x, y, w, h, scale index) of ``logo`` in one frame's orientation field.
 
-    The score is the mean, over the template's edge pixels, of the frame's edge
-    confidence times cos(2 x angle difference): about 0 on unrelated content, up to 1
-    where every logo edge is present with full contrast. One FFT correlation per scale.
+    agreement = mean, over the template's edge pixels, of the frame's edge confidence
+    times cos(2 x angle difference) (template made zero-mean); clutter = mean edge
+    confidence of the frame over the rest of the logo's box. score = agreement -
+    CLUTTER_WEIGHT x clutter: a region dense with edges of every direction (line art,
+    text, foliage) agrees a little with any template, and this takes that back.
+    Three FFT correlations per scale.
     """
     fh, fw = field.shape[:2]
+    conf = edge_confidence(field) if conf is None else conf
     best = (-1.0, 0, 0, 0, 0, -1)
     for si, width in enumerate(widths):
         templ, count = _template(logo, width)
         th, tw = templ.shape[:2]
         if th >= fh or tw >= fw or count < MIN_TEMPLATE_EDGE_PIXELS:
             continue
-        res = cv2.matchTemplate(field, templ, cv2.TM_CCORR) / count
-        _, score, _, (x, y) = cv2.minMaxLoc(res)
+        agreement = cv2.matchTemplate(field, templ, cv2.TM_CCORR) / count
+        edge_mask = (np.abs(templ).sum(axis=2) > 0).astype(np.float32)
+        on_edges = cv2.matchTemplate(conf, edge_mask, cv2.TM_CCORR)
+        in_box = cv2.boxFilter(conf, -1, (tw, th), anchor=(0, 0), normalize=False)[: fh - th + 1, : fw - tw + 1]
+        clutter = (in_box - on_edges) / max(th * tw - count, 1)
+        score_map = agreement - CLUTTER_WEIGHT * clutter
+        _, score, _, (x, y) = cv2.minMaxLoc(score_map)
         if score > best[0]:
             best = (float(score), round(x / factor), round(y / factor), round(tw / factor), round(th / factor), si)
     return best
@@ -160,9 +177,9 @@ def search_frame(field: np.ndarray, logo: PreparedLogo, factor: float, widths: l
 class VisibleLogoDetector:
     name = "logo-template"
     kind = "visible_watermark"
-    version = f"opencv {cv2.__version__} edge-orientation v1"
+    version = f"opencv {cv2.__version__} edge-orientation v2"
 
-    def __init__(self, logos: Iterable[LogoLike] | None = None, max_frames: int = 16,
+    def __init__(self, logos: Iterable[LogoLike] | None = None, max_frames: int = 12,
                  frame_threshold: float = FRAME_THRESHOLD, still_threshold: float = STILL_THRESHOLD):
         self.logos: list[PreparedLogo] = []
         self.rejected: dict[str, str] = {}
@@ -199,9 +216,10 @@ class VisibleLogoDetector:
             small = cv2.resize(frame.rgb, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA) \
                 if factor < 1.0 else frame.rgb
             field, _ = orientation_field(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+            conf = edge_confidence(field)
             for logo in self.logos:
                 widths = logo_widths(small.shape[1], small.shape[0], logo.aspect)
-                score, x, y, bw, bh, si = search_frame(field, logo, factor, widths)
+                score, x, y, bw, bh, si = search_frame(field, logo, factor, widths, conf)
                 best_scores[logo.name] = max(best_scores[logo.name], score)
                 if score >= threshold:
                     per_logo[logo.name].append(FrameMatch(frame.index, frame.timestamp, score, x, y, bw, bh, si))
