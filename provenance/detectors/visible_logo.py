@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
 from typing import Any, Iterable, Protocol
 
 import cv2
@@ -54,12 +54,13 @@ class LogoLike(Protocol):
     png: bytes
 
 
-@dataclass
+@dataclass(eq=False)
 class PreparedLogo:
     name: str
     gray: np.ndarray  # H x W float32, the logo composited on mid-grey
     alpha: np.ndarray  # H x W float32 in [0, 1]
     aspect: float  # height / width
+    templates: dict = dc_field(default_factory=dict)  # width -> (template, edge count), cached
 
 
 def orientation_field(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -107,6 +108,12 @@ def prepare_logo(name: str, png: bytes) -> PreparedLogo:
 
 def _template(logo: PreparedLogo, width: int) -> tuple[np.ndarray, int]:
     """Unit doubled-angle vectors on the logo's edge pixels (zero elsewhere), and their count."""
+    if width not in logo.templates:
+        logo.templates[width] = _make_template(logo, width)
+    return logo.templates[width]
+
+
+def _make_template(logo: PreparedLogo, width: int) -> tuple[np.ndarray, int]:
     height = max(8, round(width * logo.aspect))
     gray = cv2.resize(logo.gray, (width, height), interpolation=cv2.INTER_AREA)
     field, mag = orientation_field(gray)
@@ -156,6 +163,7 @@ def search_frame(field: np.ndarray, logo: PreparedLogo, factor: float, widths: l
     """
     fh, fw = field.shape[:2]
     conf = edge_confidence(field) if conf is None else conf
+    integral = cv2.integral(conf, sdepth=cv2.CV_64F)  # box sums for every logo size in O(1)
     best = (-1.0, 0, 0, 0, 0, -1)
     for si, width in enumerate(widths):
         templ, count = _template(logo, width)
@@ -165,7 +173,7 @@ def search_frame(field: np.ndarray, logo: PreparedLogo, factor: float, widths: l
         agreement = cv2.matchTemplate(field, templ, cv2.TM_CCORR) / count
         edge_mask = (np.abs(templ).sum(axis=2) > 0).astype(np.float32)
         on_edges = cv2.matchTemplate(conf, edge_mask, cv2.TM_CCORR)
-        in_box = cv2.boxFilter(conf, -1, (tw, th), anchor=(0, 0), normalize=False)[: fh - th + 1, : fw - tw + 1]
+        in_box = (integral[th:, tw:] - integral[:-th, tw:] - integral[th:, :-tw] + integral[:-th, :-tw]).astype(np.float32)
         clutter = (in_box - on_edges) / max(th * tw - count, 1)
         score_map = agreement - CLUTTER_WEIGHT * clutter
         _, score, _, (x, y) = cv2.minMaxLoc(score_map)
