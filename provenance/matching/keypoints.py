@@ -202,8 +202,12 @@ class KeypointIndex:
                 self._flush()
 
     def refresh(self) -> None:
-        """Load on first use, then catch up with the store's change log."""
+        """Load on first use, then catch up with the store's change log (once per scan)."""
         self._ensure()
+
+    def _loaded_or_load(self) -> None:
+        if not self._loaded:
+            self._ensure()
 
     def _replay(self) -> None:
         changes = self.store.changes_since(self._applied)
@@ -268,7 +272,7 @@ class KeypointIndex:
 
     # -- queries ------------------------------------------------------------------
     def features(self, frame_id: int) -> Features | None:
-        self._ensure()
+        self._loaded_or_load()
         return self._features.get(frame_id)
 
     def verification_features(self, frame_id: int) -> list[Features]:
@@ -276,7 +280,7 @@ class KeypointIndex:
         for stills also their JPEG enlarged 2x: copies of a still are often crops or pans
         that show part of it large, and at 384 px a small part of a smooth drawing has too
         few corners (computed on demand, LRU-cached)."""
-        self._ensure()
+        self._loaded_or_load()
         native = self._features.get(frame_id)
         if native is None:
             return []
@@ -303,16 +307,18 @@ class KeypointIndex:
         return self._work_of.get(frame_id)
 
     def frames_of(self, work_id: int) -> list[int]:
-        self._ensure()
+        self._loaded_or_load()
         return list(self._frames_of.get(work_id, ()))
 
     def __len__(self) -> int:
-        self._ensure()
+        self._loaded_or_load()
         return len(self._features)
 
     def vote(self, query: Features, top: int) -> list[tuple[int, float]]:
-        """Reference frames sharing the most close descriptors with ``query``: (frame id, votes)."""
-        self._ensure()
+        """Reference frames sharing the most close descriptors with ``query``: (frame id, votes).
+        Each query descriptor votes once per frame among its nearest neighbours, weighted
+        by closeness (1 at distance 0, 0.5 at ``VOTE_DISTANCE``)."""
+        self._loaded_or_load()
         if self._index is None or self._index.ntotal == 0 or not len(query):
             return []
         with self._lock:
@@ -320,12 +326,17 @@ class KeypointIndex:
             distances, rows = self._index.search(np.ascontiguousarray(query.descriptors[:VOTE_FEATURES]), k)
             frames = self._descriptor_frames[np.clip(rows, 0, max(0, len(self._descriptor_frames) - 1))]
         valid = (rows >= 0) & (distances <= VOTE_DISTANCE)
-        votes: dict[int, float] = defaultdict(float)
-        for row_frames, row_distances, row_valid in zip(frames, distances, valid):
-            seen = set()
-            for frame_id, distance, ok in zip(row_frames, row_distances, row_valid):
-                if ok and frame_id not in seen:
-                    seen.add(int(frame_id))
-                    votes[int(frame_id)] += 1.0 - float(distance) / (2 * VOTE_DISTANCE)
-        ranked = sorted(votes.items(), key=lambda item: (-item[1], item[0]))
-        return ranked[:top]
+        if not valid.any():
+            return []
+        row_of = np.broadcast_to(np.arange(len(rows))[:, None], rows.shape)[valid]
+        frame_of = frames[valid]
+        weight = 1.0 - distances[valid].astype(np.float64) / (2 * VOTE_DISTANCE)
+        # one vote per (query descriptor, frame): keep the closest neighbour of each pair
+        order = np.lexsort((-weight, frame_of, row_of))
+        row_of, frame_of, weight = row_of[order], frame_of[order], weight[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (row_of[1:] != row_of[:-1]) | (frame_of[1:] != frame_of[:-1])
+        unique_frames, inverse = np.unique(frame_of[first], return_inverse=True)
+        totals = np.bincount(inverse, weights=weight[first])
+        best = np.argsort(-totals, kind="stable")[:top]
+        return [(int(unique_frames[i]), float(totals[i])) for i in best]

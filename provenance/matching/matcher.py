@@ -30,7 +30,7 @@ from provenance.fingerprint import FrameFingerprints, Fingerprinter
 from provenance.matching import scoring
 from provenance.matching.alignment import Line, SampleTimes, describe_line, fit_lines, segment_of, split_runs, still_runs
 from provenance.matching.config import MatcherConfig
-from provenance.matching.keypoints import Features, KeypointIndex, describe
+from provenance.matching.keypoints import QUERY_FEATURES, Features, KeypointIndex, describe
 from provenance.matching.verify import Verification, verify
 from provenance.matching.views import content_box, is_mirrored, mirrored
 from provenance.media.frames import Frame, MediaSample
@@ -43,9 +43,11 @@ from reference_db.store import Store
 __all__ = ["Matcher", "MatcherConfig", "index_spec"]
 
 MAX_EVIDENCE_PAIRS = 8
+CLIP_FRAME_FEATURES = 500  # ORB features per clip frame (images: keypoints.QUERY_FEATURES)
 ALIGN_PDQ = 60  # PDQ bits within which a frame's hash distances locate it in time
 STRONG = 0.97  # hash evidence this strong needs no geometric check (one per work still runs, for the region)
 HASH_SHORTLIST = 4  # works per query frame taken from hash retrieval
+DECISIVE_VOTES = 15.0  # keypoint votes of a clear winner (random frames collect a few)
 COMPETING = 0.5  # retrieval strength for which a frame already matched is checked against another work too
 PLAUSIBLE = 0.45  # retrieval strength below which a clip frame's candidate is not verified speculatively
 DECIDED_STRENGTH = min(1 - 31 / 128, 1 - 7 / 32)  # retrieval strength of a hash match at its centre distance
@@ -61,8 +63,9 @@ def index_spec(signal: Signal) -> IndexSpec:
 class _Query:
     """One query frame: its hash views and, on demand, its local features."""
 
-    def __init__(self, frame: Frame, values: FrameFingerprints, hash_signals: list[Signal]) -> None:
+    def __init__(self, frame: Frame, values: FrameFingerprints, hash_signals: list[Signal], feature_count: int = QUERY_FEATURES) -> None:
         self.frame = frame
+        self.feature_count = feature_count
         self.index = frame.index
         self.time = frame.timestamp
         self.values = values
@@ -73,21 +76,27 @@ class _Query:
                 self.views["full"][signal.name] = fingerprint.value
         pdq = values.get("pdq")
         self.pdq_quality = pdq.quality if pdq is not None else None
-        box = content_box(frame.rgb)
-        if box is not None:
-            inner = box.crop(frame.rgb)
-            self.views["trim"] = {}
-            for signal in hash_signals:
-                computed = signal.compute([inner])[0]
-                if computed is not None:
-                    self.views["trim"][signal.name] = computed.value
+        self._hash_signals = hash_signals
         self._features: dict[bool, Features] = {}
         self._gray: dict[bool, np.ndarray] = {}
+
+    def add_trimmed_view(self) -> bool:
+        """Hash the frame with uniform borders removed; False when it has none."""
+        box = content_box(self.frame.rgb)
+        if box is None:
+            return False
+        inner = box.crop(self.frame.rgb)
+        self.views["trim"] = {}
+        for signal in self._hash_signals:
+            computed = signal.compute([inner])[0]
+            if computed is not None:
+                self.views["trim"][signal.name] = computed.value
+        return True
 
     def features(self, flipped: bool) -> Features:
         if flipped not in self._features:
             image = mirrored(self.frame.rgb) if flipped else self.frame.rgb
-            self._features[flipped] = describe(image)
+            self._features[flipped] = describe(image, count=self.feature_count)
         return self._features[flipped]
 
     def gray(self, flipped: bool) -> np.ndarray:
@@ -97,6 +106,14 @@ class _Query:
             gray = cv2.resize(gray, (features.width, features.height), interpolation=cv2.INTER_AREA)
             self._gray[flipped] = np.ascontiguousarray(gray[:, ::-1]) if flipped else gray
         return self._gray[flipped]
+
+
+def _decisive(ranked: list[tuple[int, float]]) -> bool:
+    """Votes where one reference frame clearly leads (twice the runner-up, and at least
+    ``DECISIVE_VOTES``)."""
+    if not ranked or ranked[0][1] < DECISIVE_VOTES:
+        return False
+    return len(ranked) == 1 or ranked[0][1] >= 2 * ranked[1][1]
 
 
 # -- reference side ------------------------------------------------------------------
@@ -238,8 +255,9 @@ class _Scan:
         self.signals = {s.name: s for s in matcher.fingerprinter.active}
         self.hash_signals = [s for s in matcher.fingerprinter.active if s.index_kind == "hamming"]
         self.clip = next((s for s in matcher.fingerprinter.active if s.index_kind == "cosine"), None)
-        self.queries = [_Query(frame, values, self.hash_signals) for frame, values in zip(sample.frames, fingerprints)]
         self.is_video = sample.kind == "video"
+        count = CLIP_FRAME_FEATURES if self.is_video else QUERY_FEATURES  # a clip has many frames to describe
+        self.queries = [_Query(frame, values, self.hash_signals, count) for frame, values in zip(sample.frames, fingerprints)]
         self.budget = self.config.verify_budget
         self.verified: dict[tuple[int, int, bool, int], Verification] = {}  # (query, frame id, flipped, feature set)
         self.votes: dict[int, dict[int, tuple[float, float]]] = {}  # query -> frame id -> (votes, mirrored votes)
@@ -247,19 +265,15 @@ class _Scan:
 
     # -- 1-2: retrieval and short list -----------------------------------------------------
     def _hash_candidates(self) -> dict[int, dict[int, float]]:
-        """query -> work -> retrieval strength (0..1) from the hash (and CLIP) indexes."""
+        """query -> work -> retrieval strength (0..1) from the hash (and CLIP) indexes.
+
+        Frames are looked up as uploaded first; only those without a near-certain match
+        are then hashed again with their borders removed (that costs a hash per frame)."""
         found: dict[int, dict[int, float]] = defaultdict(dict)
-        scale = {"pdq": 128.0, "phash": 32.0}
-        for signal in self.hash_signals:
-            entries = [(q.index, view[signal.name]) for q in self.queries for view in q.views.values() if signal.name in view]
-            if not entries:
-                continue
-            results = self.m.searcher.search(index_spec(signal), [value for _, value in entries], self.config.neighbors)
-            for (query, _), neighbours in zip(entries, results):
-                for n in neighbours:
-                    strength = max(0.0, 1.0 - n.distance / scale.get(signal.name, signal.dimension / 2))
-                    if strength > found[query].get(n.work_id, 0.0):
-                        found[query][n.work_id] = strength
+        self._search_views(found, ["full"], self.queries)
+        undecided = [q for q in self.queries if max(found.get(q.index, {}).values(), default=0.0) < DECIDED_STRENGTH]
+        trimmed = [q for q in undecided if q.add_trimmed_view()]
+        self._search_views(found, ["trim"], trimmed)
         if self.clip is not None:
             entries = [(q.index, q.values[self.clip.name].value) for q in self.queries if q.values.get(self.clip.name) is not None]
             if entries:
@@ -270,6 +284,19 @@ class _Scan:
                         if strength > found[query].get(n.work_id, 0.0):
                             found[query][n.work_id] = strength
         return found
+
+    def _search_views(self, found: dict[int, dict[int, float]], names: list[str], queries: list[_Query]) -> None:
+        scale = {"pdq": 128.0, "phash": 32.0}
+        for signal in self.hash_signals:
+            entries = [(q.index, q.views[name][signal.name]) for q in queries for name in names if signal.name in q.views.get(name, {})]
+            if not entries:
+                continue
+            results = self.m.searcher.search(index_spec(signal), [value for _, value in entries], self.config.neighbors)
+            for (query, _), neighbours in zip(entries, results):
+                for n in neighbours:
+                    strength = max(0.0, 1.0 - n.distance / scale.get(signal.name, signal.dimension / 2))
+                    if strength > found[query].get(n.work_id, 0.0):
+                        found[query][n.work_id] = strength
 
     def _keypoint_frames(self, by_hash: dict[int, dict[int, float]]) -> list[_Query]:
         """Frames to search in the keypoint index: evenly spread over the clip, among the
@@ -291,8 +318,11 @@ class _Scan:
         for query in self._keypoint_frames(by_hash):
             per_frame: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
             for flipped in (False, True):
-                for frame_id, votes in self.keypoints.vote(query.features(flipped), top=self.config.candidates * 3):
+                ranked = self.keypoints.vote(query.features(flipped), top=self.config.candidates * 3)
+                for frame_id, votes in ranked:
                     per_frame[frame_id][int(flipped)] = votes
+                if not flipped and _decisive(ranked):
+                    break  # one frame stands out: no need to look for a mirrored copy
             self.votes[query.index] = {f: (v[0], v[1]) for f, v in per_frame.items()}
             for frame_id, (plain, flipped) in self.votes[query.index].items():
                 work_id = self.keypoints.work_of(frame_id)
@@ -682,7 +712,9 @@ class _Scan:
             score = segments[0].score if segments else scoring.combine_frames(frame_scores[:1], n)
         score = round(min(1.0, max(0.0, score)), 4)
         pairs = [self._with_distances(self._frame_pair(s, rows), s, rows, evidence) for s in best.values()]
-        evidence_pairs = sorted(pairs, key=lambda p: (-p.score, p.query_time))[:MAX_EVIDENCE_PAIRS]
+        # a work the scan rejects keeps one pair to show why; matches show up to 8
+        shown = MAX_EVIDENCE_PAIRS if thresholds.verdict(score) != "no_match" else 1
+        evidence_pairs = sorted(pairs, key=lambda p: (-p.score, p.query_time))[:shown]
         return Match(
             work_id=work.id,
             title=work.title,
