@@ -20,7 +20,7 @@ loaded). Ratios, not absolute times, are the result: the host is shared.
 from __future__ import annotations
 
 import argparse
-import io
+import hashlib
 import json
 import os
 import platform
@@ -119,8 +119,6 @@ def add_synthetic_frames(store: Store, frames: int, media: Path, seed: int = 0) 
             records.append(FrameRecord(position, float(position), "full", columns, jpeg, size))
             records.append(FrameRecord(position, float(position), "flip", {"pdq": rng.bytes(32), "pdq_quality": 100, "phash": rng.bytes(8)}))
         content = f"synthetic-{seed}-{work}".encode()
-        import hashlib
-
         store.add_work(
             NewWork(
                 holder="synthetic",
@@ -170,7 +168,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--docs", type=Path, help="update the 'Scan cost' section of this markdown file")
+    parser.add_argument("--render", type=Path, help="only re-render --docs from a JSON written by --out (with its command)")
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        update_docs(args.docs, saved, saved.get("command", "python scripts/bench_scan.py"))
+        return
 
     root = Path(tempfile.mkdtemp(prefix="provenance-scan-bench-"))
     started = time.perf_counter()
@@ -221,13 +224,14 @@ def main() -> None:
             "python": platform.python_version(),
             "pyav": av.__version__,
             "runtime_seconds": round(time.perf_counter() - started, 1),
+            "command": " ".join(["python", "scripts/bench_scan.py"] + sys.argv[1:]),
         }
         print(json.dumps(summary, indent=2))
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(summary, indent=2))
         if args.docs:
-            update_docs(args.docs, summary, " ".join(["python", "scripts/bench_scan.py"] + sys.argv[1:]))
+            update_docs(args.docs, summary, summary["command"])
         for runtime in runtimes.values():
             runtime.close()
     finally:
@@ -250,10 +254,16 @@ Clip: {s['clip']['seconds']} s, 1280x720, H.264 (x264 veryfast, CRF 23), 24 fps:
 | full scan (`scanner.scan_file`), shared works | {s['store_frames']['works']:,} | {m['works']:.2f} | **{s['ratio_works']:.2f}x** |
 | full scan (`scanner.scan_file`), 10k-frame store | {s['store_frames']['10k']:,} | {m['10k']:.2f} | **{s['ratio_10k']:.2f}x** |
 
-Stage medians (s): shared works {st['works']}; 10k store {st['10k']}.
+Where a scan's time goes (medians, s; `ScanResult.timings`):
 
-- Targets: < 1.5x on the small store (issue 2), < 3x at 10,000 frames (issue 3).
-- The 10k store is the shared works plus synthetic 100-frame video works: random PDQ/pHash per frame (with a mirrored variant row, as registration stores) and a JPEG thumbnail cut from an unrelated picture per frame, so the ORB keypoint index also holds every frame (it switches from exact to inverted-file search above 150k descriptors). Loading the indexes (keypoints from every stored JPEG) took {s['warm_seconds']} s for both stores, outside the timed scans.
+| store | intake (decode + sample) | fingerprint (PDQ + pHash) | match (retrieve, verify, align) | total |
+|---|---:|---:|---:|---:|
+| shared works | {st['works']['decode']:.2f} | {st['works']['fingerprint']:.2f} | {st['works']['match']:.2f} | {st['works']['total']:.2f} |
+| 10k frames | {st['10k']['decode']:.2f} | {st['10k']['fingerprint']:.2f} | {st['10k']['match']:.2f} | {st['10k']['total']:.2f} |
+
+- Targets: < 1.5x on the small store (issue 2), < 3x at 10,000 frames (issue 3). {'Both met.' if s['ratio_works'] < 1.5 and s['ratio_10k'] < 3 else ('The 10k target is met; the small-store target is not: hashing the sampled frames alone (PDQ and pHash on frames up to 1024 px) costs about ' + format(st['works']['fingerprint'] / m['decode'], '.2f') + 'x the decode-and-sample time, and the intake pass itself ' + format(st['works']['decode'] / m['decode'], '.2f') + 'x, before any matching.' if s['ratio_10k'] < 3 else 'Not met.')}
+- Growing the store from {s['store_frames']['works']} to {s['store_frames']['10k']:,} frames adds {st['10k']['match'] - st['works']['match']:+.2f} s of matching: hash search is exact but cheap, the keypoint index switches from exact to inverted-file search above 60k descriptors (about 200 frames), and geometric verification only ever runs on a short list.
+- The 10k store is the shared works plus synthetic 100-frame video works: random PDQ/pHash per frame (with a mirrored variant row, as registration stores) and a JPEG thumbnail cut from an unrelated picture per frame, so the ORB keypoint index also holds every frame. Loading the indexes (ORB features of every stored JPEG) took {s['warm_seconds']} s for both stores together, outside the timed scans (`Runtime.warm()` at service start).
 - Top match of the clip: {s['top_match']}.
 {DOCS_END}"""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
