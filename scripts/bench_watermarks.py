@@ -193,7 +193,7 @@ def bench_logo(logos: list[Logo], lines: list[str], video_every: int, quick: boo
     lines += [
         "### Visible logos: clean frames and clips",
         "",
-        f"{n} clean frames (every {video_every}th frame of the 3 videos, plus others/ and works/images with "
+        f"{n} clean frames (one video frame in {video_every} from the 3 videos, plus others/ and works/images with "
         f"three crops each) searched for {len(logos)} templates (`tests/detector_fixtures.make_logo_png`):",
         "",
         f"* best score per frame: median {np.median(s):.3f}, 99th percentile {np.quantile(s, 0.99):.3f}, "

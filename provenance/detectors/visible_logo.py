@@ -46,7 +46,7 @@ STILL_THRESHOLD = 0.52
 MIN_TEMPLATE_EDGE_PIXELS = 150  # a template with less structure cannot be told from texture
 EDGE_CONTRAST = 24.0  # Sobel magnitude (grey levels) at which an edge counts fully
 CLUTTER_WEIGHT = 0.25  # how much edge clutter inside the logo's box counts against a match
-TEMPLATE_EDGE_FRACTION = 0.15  # template pixels with this share of its strongest edge are "edges"  # a template with less structure than this cannot be matched reliably
+TEMPLATE_EDGE_FRACTION = 0.15  # template pixels with this share of its strongest edge are "edges"
 
 
 class LogoLike(Protocol):
