@@ -31,7 +31,8 @@ class AlignmentConfig:
     max_gap: float = 3.0  # a query gap longer than this starts a new segment
     sample_interval: float = 1.0  # query sampling interval: caps how far an end may be extrapolated
     max_hypotheses: int = 4000  # pairs of matches tried per line (random subset beyond)
-    slope_penalty: float = 1.0  # support (in frames) a sloped line must gain over slope 1
+    slope_penalty: float = 0.25  # support (in frames) a sloped line must gain over slope 1
+    min_drift: float = 1.0  # seconds a sloped line must drift from slope 1 across its frames
 
 
 @dataclass
@@ -111,8 +112,13 @@ def fit_lines(pairs: list[FramePair], config: AlignmentConfig, max_lines: int = 
             if not (config.min_slope <= slope <= config.max_slope) or abs(slope - 1.0) < 0.05:
                 continue
             offset = float(r[i] - slope * q[i])
-            support, _ = _support(q, r, w, index, offset, slope, config.tolerance)
-            if support - config.slope_penalty > best[0]:
+            support, inside = _support(q, r, w, index, offset, slope, config.tolerance)
+            if support - config.slope_penalty <= best[0]:
+                continue
+            # a speed change must show beyond sampling jitter: over the frames it explains,
+            # the sloped line has to part from a slope-1 line by at least ``min_drift``
+            span = float(q[inside].max() - q[inside].min())
+            if abs(slope - 1.0) * span >= config.min_drift:
                 best = (support - config.slope_penalty, offset, slope)
         support, offset, slope = best
         if support <= 0:

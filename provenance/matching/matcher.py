@@ -32,6 +32,7 @@ from provenance.matching.alignment import Line, SampleTimes, describe_line, fit_
 from provenance.matching.config import MatcherConfig
 from provenance.matching.keypoints import QUERY_FEATURES, Features, KeypointIndex, describe
 from provenance.matching.verify import Verification, verify
+from provenance.matching.views import TRIM_ROUNDS as TRIM_ROUNDS_STILL
 from provenance.matching.views import content_box, is_mirrored, mirrored
 from provenance.media.frames import Frame, MediaSample
 from provenance.report.schema import FramePair, Match, Segment
@@ -43,8 +44,10 @@ from reference_db.store import Store
 __all__ = ["Matcher", "MatcherConfig", "index_spec"]
 
 MAX_EVIDENCE_PAIRS = 8
-CLIP_FRAME_FEATURES = 500  # ORB features per clip frame (images: keypoints.QUERY_FEATURES)
+KEYPOINT_FRAME_CHECKS = 3  # pairs verified per clip frame that was searched by keypoints
+CLIP_FRAME_FEATURES = 700  # ORB features per clip frame (images: keypoints.QUERY_FEATURES)
 ALIGN_PDQ = 60  # PDQ bits within which a frame's hash distances locate it in time
+ALIGN_AMBIGUITY = 8  # PDQ bits within which other reference frames are as plausible a time
 STRONG = 0.97  # hash evidence this strong needs no geometric check (one per work still runs, for the region)
 HASH_SHORTLIST = 4  # works per query frame taken from hash retrieval
 DECISIVE_VOTES = 15.0  # keypoint votes of a clear winner (random frames collect a few)
@@ -80,9 +83,9 @@ class _Query:
         self._features: dict[bool, Features] = {}
         self._gray: dict[bool, np.ndarray] = {}
 
-    def add_trimmed_view(self) -> bool:
+    def add_trimmed_view(self, rounds: int) -> bool:
         """Hash the frame with uniform borders removed; False when it has none."""
-        box = content_box(self.frame.rgb)
+        box = content_box(self.frame.rgb, rounds)
         if box is None:
             return False
         inner = box.crop(self.frame.rgb)
@@ -272,7 +275,8 @@ class _Scan:
         found: dict[int, dict[int, float]] = defaultdict(dict)
         self._search_views(found, ["full"], self.queries)
         undecided = [q for q in self.queries if max(found.get(q.index, {}).values(), default=0.0) < DECIDED_STRENGTH]
-        trimmed = [q for q in undecided if q.add_trimmed_view()]
+        rounds = 1 if self.is_video else TRIM_ROUNDS_STILL
+        trimmed = [q for q in undecided if q.add_trimmed_view(rounds)]
         self._search_views(found, ["trim"], trimmed)
         if self.clip is not None:
             entries = [(q.index, q.values[self.clip.name].value) for q in self.queries if q.values.get(self.clip.name) is not None]
@@ -331,16 +335,22 @@ class _Scan:
         return found
 
     def _shortlist(self, by_hash, by_votes) -> list[int]:
-        chosen: dict[int, float] = {}
+        """Works to score: each frame proposes its best few by hash and by keypoint votes
+        (rank 1 counts 1, rank 2 a half, ...); a work's priority is the sum over frames of
+        its best proposal, so a work that recurs through a clip outranks one-frame flukes."""
+        chosen: dict[int, float] = defaultdict(float)
         for query in self.queries:
+            proposals: dict[int, float] = {}
             hashed = sorted(by_hash.get(query.index, {}).items(), key=lambda item: -item[1])[:HASH_SHORTLIST]
             voted = sorted(by_votes.get(query.index, {}).items(), key=lambda item: -item[1])[: self.config.candidates - HASH_SHORTLIST + 2]
-            for rank, (work_id, _) in enumerate(hashed):
-                chosen[work_id] = max(chosen.get(work_id, 0.0), 1.0 / (1 + rank) + by_hash[query.index][work_id])
+            for rank, (work_id, strength) in enumerate(hashed):
+                proposals[work_id] = max(proposals.get(work_id, 0.0), 1.0 / (1 + rank) + strength)
             for rank, (work_id, _) in enumerate(voted):
-                chosen[work_id] = max(chosen.get(work_id, 0.0), 1.0 / (1 + rank))
+                proposals[work_id] = max(proposals.get(work_id, 0.0), 1.0 / (1 + rank))
+            for work_id, priority in proposals.items():
+                chosen[work_id] += priority
         limit = self.config.candidates * (2 if self.is_video else 1) + 2
-        return [w for w, _ in sorted(chosen.items(), key=lambda item: -item[1])[:limit]]
+        return [w for w, _ in sorted(chosen.items(), key=lambda item: (-item[1], item[0]))[:limit]]
 
     # -- 3: exact hash distances -------------------------------------------------------------
     def _hash_evidence(self, rows: _WorkRows) -> _HashEvidence:
@@ -516,7 +526,8 @@ class _Scan:
         for _, slot, q, p in queue:
             if self.budget <= 0:
                 break
-            if done[q] >= per_frame:
+            # frames searched by keypoints verify their whole vote short list
+            if done[q] >= (max(per_frame, KEYPOINT_FRAME_CHECKS) if q in self.votes else per_frame):
                 continue
             work, rows, evidence, states = prepared[slot]
             if self._verify_pair(states[(q, p)], rows, evidence, self._work_flip(states)):
@@ -604,13 +615,16 @@ class _Scan:
         for q, members in by_query.items():
             best = max(members, key=lambda s: s.score)
             row = pdq[q] if pdq is not None else None
-            p = int(np.argmin(row)) if row is not None else -1
-            if row is not None and row[p] <= ALIGN_PDQ:
-                pair = self._frame_pair(best, rows)
-                pair.ref_frame_id = rows.full_ids[p] or -1
-                pair.ref_time = self._interpolated_time(row, p, rows)
-                pairs.append(pair)
-                weights.append(best.score)
+            if row is not None and row.min() <= ALIGN_PDQ:
+                # every reference frame about as close as the closest one is a candidate
+                # time (static shots, slow zooms): the line through the clip picks among them
+                nearest = np.argsort(row, kind="stable")[:4]
+                for p in (int(p) for p in nearest if row[p] <= row.min() + ALIGN_AMBIGUITY):
+                    pair = self._frame_pair(best, rows)
+                    pair.ref_frame_id = rows.full_ids[p] or -1
+                    pair.ref_time = self._interpolated_time(row, p, rows)
+                    pairs.append(pair)
+                    weights.append(best.score * (1.0 - 0.5 * float(row[p] - row.min()) / ALIGN_AMBIGUITY))
                 continue
             verified = [s for s in members if s.verification is not None and s.verification.ok and s.score >= self.config.thresholds.similar]
             if verified:

@@ -30,7 +30,7 @@ _TRIM_TOLERANCE = 18  # max channel difference from the border colour (0..255), 
 _TRIM_FILL = 0.96  # share of a line's pixels that must be border-coloured
 _MIN_TRIM = 0.015  # ignore borders thinner than this share of the side
 _MIN_CONTENT = 0.04  # never trim to less than this share of the area
-_TRIM_ROUNDS = 3  # nested borders: a padded picture inside a letterboxed frame, a screenshot's window
+TRIM_ROUNDS = 3  # nested borders: a padded picture inside a letterboxed frame, a screenshot's window
 
 # Centred crops stored for still references: (variant name, kept share of each side).
 REFERENCE_CROPS: tuple[tuple[str, float], ...] = (("crop-c80", 0.80), ("crop-c65", 0.65))
@@ -90,16 +90,18 @@ def _trim_once(small: np.ndarray) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-def content_box(image: np.ndarray) -> Box | None:
+def content_box(image: np.ndarray, rounds: int = TRIM_ROUNDS) -> Box | None:
     """The part of ``image`` inside uniform borders (letterbox bars, padding, a plain
-    background), or None when there is no border worth removing."""
+    background), or None when there is no border worth removing. ``rounds`` > 1 also
+    removes borders nested inside borders (a padded picture in a screenshot); video
+    frames use one round, so a moving shot keeps a stable box."""
     height, width = image.shape[:2]
     small = downscale(image, _TRIM_SIDE)
     if small.ndim == 2:
         small = small[:, :, None]
     sh, sw = small.shape[:2]
     y0, y1, x0, x1 = 0, sh, 0, sw
-    for _ in range(_TRIM_ROUNDS):
+    for _ in range(rounds):
         region = small[y0:y1, x0:x1]
         if region.shape[0] < 8 or region.shape[1] < 8:
             break
@@ -116,8 +118,8 @@ def content_box(image: np.ndarray) -> Box | None:
     return box if box.width >= 8 and box.height >= 8 else None
 
 
-def trimmed(image: np.ndarray) -> np.ndarray | None:
-    box = content_box(image)
+def trimmed(image: np.ndarray, rounds: int = TRIM_ROUNDS) -> np.ndarray | None:
+    box = content_box(image, rounds)
     return None if box is None else box.crop(image)
 
 
@@ -139,7 +141,7 @@ def is_mirrored(variant: str) -> bool:
 def reference_views(image: np.ndarray, still: bool) -> list[tuple[str, np.ndarray]]:
     """Derived views stored next to a reference frame's ``full`` row."""
     views: list[tuple[str, np.ndarray]] = [(FLIP, mirrored(image))]
-    inner = trimmed(image)
+    inner = trimmed(image, TRIM_ROUNDS if still else 1)
     if inner is not None:
         views.append((TRIM, inner))
         views.append((FLIP_TRIM, mirrored(inner)))
