@@ -46,7 +46,8 @@ def test_pdq_reports_quality_and_dihedral_variants() -> None:
     assert flat.quality < 50
     dihedral = signal.compute_dihedral(image)
     flipped = signal.compute([np.ascontiguousarray(image[:, ::-1])])[0]
-    assert min(signal.distance(d.value, flipped.value) for d in dihedral) <= 10
+    # one of the 8 dihedral hashes stands for the mirrored image, well inside the match threshold
+    assert min(signal.distance(d.value, flipped.value) for d in dihedral) <= signal.default_threshold / 2
 
 
 def test_build_signals_follows_settings() -> None:

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 
 IndexKind = Literal["hamming", "cosine"]
@@ -65,6 +66,9 @@ class HashSignal(Signal):
     """Binary perceptual hashes compared by Hamming distance."""
 
     index_kind: IndexKind = "hamming"
+    # Perceptual hashes keep only coarse structure (PDQ: 64x64, pHash: 32x32), so they are
+    # computed on a <=512 px working copy: 10x cheaper than on 1024 px frames.
+    working_size: int = 512
 
     def distance(self, a: bytes, b: bytes) -> float:
         return float(hamming(a, b))
@@ -79,3 +83,13 @@ def hamming(a: bytes, b: bytes) -> int:
 
 def pack_bits(bits: np.ndarray) -> bytes:
     return np.packbits(np.asarray(bits, dtype=np.uint8).ravel()).tobytes()
+
+
+def working_copy(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` shrunk (area averaging, no aliasing) so its longer side is at most ``max_side``."""
+    height, width = image.shape[:2]
+    if max(height, width) <= max_side:
+        return np.ascontiguousarray(image)
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pdqhash
 
-from provenance.signals.base import Fingerprint, HashSignal, pack_bits
+from provenance.signals.base import Fingerprint, HashSignal, pack_bits, working_copy
 
 # Meta's recommended match threshold for PDQ is 31 of 256 bits.
 PDQ_THRESHOLD = 31
@@ -21,13 +21,13 @@ class PdqSignal(HashSignal):
     def compute(self, images: list[np.ndarray]) -> list[Fingerprint | None]:
         results: list[Fingerprint | None] = []
         for image in images:
-            bits, quality = pdqhash.compute(np.ascontiguousarray(image))
+            bits, quality = pdqhash.compute(working_copy(image, self.working_size))
             results.append(Fingerprint(pack_bits(bits), int(quality)))
         return results
 
     def compute_dihedral(self, image: np.ndarray) -> list[Fingerprint]:
         """The 8 rotations/flips of ``image`` at the cost of one hash (flip-aware matching)."""
-        bits_list, quality = pdqhash.compute_dihedral(np.ascontiguousarray(image))
+        bits_list, quality = pdqhash.compute_dihedral(working_copy(image, self.working_size))
         return [Fingerprint(pack_bits(bits), int(quality)) for bits in bits_list]
 
     def to_columns(self, fingerprint: Fingerprint | None) -> dict:

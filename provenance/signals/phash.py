@@ -5,7 +5,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from provenance.signals.base import Fingerprint, HashSignal, pack_bits
+from provenance.signals.base import Fingerprint, HashSignal, pack_bits, working_copy
 
 
 class PHashSignal(HashSignal):
@@ -15,4 +15,7 @@ class PHashSignal(HashSignal):
     default_threshold = 8.0  # 64-bit pHash: clip art on white collides at 10 (measured on ../shared/media/others)
 
     def compute(self, images: list[np.ndarray]) -> list[Fingerprint | None]:
-        return [Fingerprint(pack_bits(imagehash.phash(Image.fromarray(image)).hash)) for image in images]
+        return [
+            Fingerprint(pack_bits(imagehash.phash(Image.fromarray(working_copy(image, self.working_size))).hash))
+            for image in images
+        ]
