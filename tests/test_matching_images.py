@@ -7,7 +7,6 @@ CLIP is disabled: the hash signals and local-feature verification must do it alo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest

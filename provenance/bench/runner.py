@@ -118,6 +118,8 @@ def _scan(path: str, top: int) -> dict[str, Any]:
                 "verdict": m.verdict,
                 "segments": [[s.query_start, s.query_end, s.ref_start, s.ref_end, s.score] for s in m.segments],
                 "inliers": (m.evidence.get("geometry") or {}).get("best_inliers"),
+                "ncc": (m.evidence.get("geometry") or {}).get("ncc"),
+                "distances": {name: e.get("best_distance") for name, e in (m.evidence.get("signals") or {}).items()},
                 "channels": m.evidence.get("channels", {}),
             }
             for m in result.matches

@@ -25,7 +25,7 @@ from provenance.report.schema import FramePair, Segment
 
 @dataclass(frozen=True)
 class AlignmentConfig:
-    tolerance: float = 1.0  # seconds of reference time a pair may sit off its line
+    tolerance: float = 1.5  # seconds of reference time a pair may sit off its line (1 s sampling on both sides)
     min_slope: float = 0.5
     max_slope: float = 2.0
     max_gap: float = 3.0  # a query gap longer than this starts a new segment

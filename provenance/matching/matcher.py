@@ -53,7 +53,7 @@ HASH_SHORTLIST = 4  # works per query frame taken from hash retrieval
 DECISIVE_VOTES = 15.0  # keypoint votes of a clear winner (random frames collect a few)
 COMPETING = 0.5  # retrieval strength for which a frame already matched is checked against another work too
 PLAUSIBLE = 0.45  # retrieval strength below which a clip frame's candidate is not verified speculatively
-DECIDED_STRENGTH = min(1 - 31 / 128, 1 - 7 / 32)  # retrieval strength of a hash match at its centre distance
+DECIDED_DISTANCE = {"pdq": 31.0, "phash": 3.0}  # a frame this close to a stored hash needs no other way in
 REFERENCE_GRAY_CACHE = 512  # decoded reference JPEGs kept for the photometric check
 
 
@@ -264,6 +264,7 @@ class _Scan:
         self.budget = self.config.verify_budget
         self.verified: dict[tuple[int, int, bool, int], Verification] = {}  # (query, frame id, flipped, feature set)
         self.votes: dict[int, dict[int, tuple[float, float]]] = {}  # query -> frame id -> (votes, mirrored votes)
+        self.decided: set[int] = set()  # query frames with a near-certain hash match
         self.keypoints = matcher.keypoints if self.config.keypoints else None
 
     # -- 1-2: retrieval and short list -----------------------------------------------------
@@ -274,7 +275,7 @@ class _Scan:
         are then hashed again with their borders removed (that costs a hash per frame)."""
         found: dict[int, dict[int, float]] = defaultdict(dict)
         self._search_views(found, ["full"], self.queries)
-        undecided = [q for q in self.queries if max(found.get(q.index, {}).values(), default=0.0) < DECIDED_STRENGTH]
+        undecided = [q for q in self.queries if q.index not in self.decided]
         rounds = 1 if self.is_video else TRIM_ROUNDS_STILL
         trimmed = [q for q in undecided if q.add_trimmed_view(rounds)]
         self._search_views(found, ["trim"], trimmed)
@@ -301,12 +302,13 @@ class _Scan:
                     strength = max(0.0, 1.0 - n.distance / scale.get(signal.name, signal.dimension / 2))
                     if strength > found[query].get(n.work_id, 0.0):
                         found[query][n.work_id] = strength
+                    if n.distance <= DECIDED_DISTANCE.get(signal.name, -1.0):
+                        self.decided.add(query)
 
     def _keypoint_frames(self, by_hash: dict[int, dict[int, float]]) -> list[_Query]:
         """Frames to search in the keypoint index: evenly spread over the clip, among the
-        frames whose hashes found no near-certain match (a frame already matched at
-        PDQ <= 31 bits or pHash <= 7 bits needs no other way in)."""
-        open_frames = [q for q in self.queries if max(by_hash.get(q.index, {}).values(), default=0.0) < DECIDED_STRENGTH]
+        frames whose hashes found no near-certain match (PDQ <= 31 or pHash <= 3 bits)."""
+        open_frames = [q for q in self.queries if q.index not in self.decided]
         count = len(open_frames)
         budget = max(self.config.keypoint_frames, -(-count // 4))  # at least one open frame in four
         if count <= budget:

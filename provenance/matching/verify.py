@@ -23,7 +23,7 @@ MIN_TENTATIVE = 8
 REPROJECTION = 0.013  # RANSAC inlier tolerance, as a share of the reference's longer side
 MAX_SCALE = 12.0  # linear scale between query and reference, either way
 MAX_ANISOTROPY = 3.0  # ratio of the homography's principal stretches at the centre
-MIN_SPREAD = 0.01  # inliers must cover at least this share of the reference (convex hull)
+MIN_SPREAD = 0.03  # inliers' convex hull must cover this share of the part of the reference the query shows
 NCC_SIDE = 96  # photometric check resolution (longer side of the reference)
 
 
@@ -169,8 +169,15 @@ def verify(
     corners = np.array([[0, 0], [qw, 0], [qw, qh], [0, qh]], dtype=np.float64)
     projected = cv2.perspectiveTransform(corners[None], homography)[0]
     if not np.all(np.isfinite(projected)) or not _convex_quad(projected):
-        result.reason = "degenerate outline"
-        return result
+        # a strongly enlarged part of the reference extrapolates the outline far from the
+        # evidence: judge (and draw) the box around the query's inliers instead
+        x0, y0 = source[inlier_mask].min(axis=0)
+        x1, y1 = source[inlier_mask].max(axis=0)
+        box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+        projected = cv2.perspectiveTransform(box[None], homography)[0]
+        if not np.all(np.isfinite(projected)) or not _convex_quad(projected):
+            result.reason = "degenerate outline"
+            return result
     centre = source[inlier_mask].mean(axis=0)
     jacobian = _jacobian(homography, float(centre[0]), float(centre[1]))
     det = float(np.linalg.det(jacobian))
@@ -182,12 +189,13 @@ def verify(
     if not (1 / MAX_SCALE <= scale <= MAX_SCALE) or stretches[0] / max(stretches[1], 1e-9) > MAX_ANISOTROPY:
         result.reason = "implausible scale"
         return result
+    clipped = _clip_polygon(projected, reference.width, reference.height)
+    seen = cv2.contourArea(clipped.astype(np.float32)) if len(clipped) >= 3 else 0.0
     hull = cv2.convexHull(target[inlier_mask].astype(np.float32))
-    if cv2.contourArea(hull) < MIN_SPREAD * reference.width * reference.height:
+    if cv2.contourArea(hull) < MIN_SPREAD * max(seen, 0.05 * reference.width * reference.height):
         result.reason = "inliers bunched together"
         return result
     result.homography = homography
-    clipped = _clip_polygon(projected, reference.width, reference.height)
     if len(clipped) >= 3:
         result.region = [[round(float(x) / reference.width, 4), round(float(y) / reference.height, 4)] for x, y in clipped]
     if query_gray is not None and reference_gray is not None:
