@@ -241,6 +241,9 @@ def main() -> None:
 def update_docs(path: Path, s: dict, command: str) -> None:
     m = s["median_seconds"]
     st = s["stages_median"]
+    met = [name for name, ok in (("issue 2", s["ratio_works"] < 1.5), ("issue 3", s["ratio_10k"] < 3.0)) if ok]
+    missed = [name for name, ok in (("issue 2", s["ratio_works"] < 1.5), ("issue 3", s["ratio_10k"] < 3.0)) if not ok]
+    verdict = ("met: " + ", ".join(met) if met else "") + ("; " if met and missed else "") + ("not met: " + ", ".join(missed) if missed else "")
     section = f"""{DOCS_START}
 ## Scan cost
 
@@ -261,7 +264,7 @@ Where a scan's time goes (medians, s; `ScanResult.timings`):
 | shared works | {st['works']['decode']:.2f} | {st['works']['fingerprint']:.2f} | {st['works']['match']:.2f} | {st['works']['total']:.2f} |
 | 10k frames | {st['10k']['decode']:.2f} | {st['10k']['fingerprint']:.2f} | {st['10k']['match']:.2f} | {st['10k']['total']:.2f} |
 
-- Targets: < 1.5x on the small store (issue 2), < 3x at 10,000 frames (issue 3). {'Both met.' if s['ratio_works'] < 1.5 and s['ratio_10k'] < 3 else ('The 10k target is met; the small-store target is not: hashing the sampled frames alone (PDQ and pHash on frames up to 1024 px) costs about ' + format(st['works']['fingerprint'] / m['decode'], '.2f') + 'x the decode-and-sample time, and the intake pass itself ' + format(st['works']['decode'] / m['decode'], '.2f') + 'x, before any matching.' if s['ratio_10k'] < 3 else 'Not met.')}
+- Targets: < 1.5x on the small store (issue 2), < 3x at 10,000 frames (issue 3): {verdict}. Relative to decode-and-sample, the small-store scan spends {st['works']['decode'] / m['decode']:.2f}x in intake, {st['works']['fingerprint'] / m['decode']:.2f}x hashing the sampled frames and {st['works']['match'] / m['decode']:.2f}x matching — most of it the ORB features, keypoint votes and geometric verification that find crops, screenshots and pans (on this clip, the 10 s pan over a still), which hashes alone miss.
 - Growing the store from {s['store_frames']['works']} to {s['store_frames']['10k']:,} frames adds {st['10k']['match'] - st['works']['match']:+.2f} s of matching: hash search is exact but cheap, the keypoint index switches from exact to inverted-file search above 60k descriptors (about 200 frames), and geometric verification only ever runs on a short list.
 - The 10k store is the shared works plus synthetic 100-frame video works: random PDQ/pHash per frame (with a mirrored variant row, as registration stores) and a JPEG thumbnail cut from an unrelated picture per frame, so the ORB keypoint index also holds every frame. Loading the indexes (ORB features of every stored JPEG) took {s['warm_seconds']} s for both stores together, outside the timed scans (`Runtime.warm()` at service start).
 - Top match of the clip: {s['top_match']}.

@@ -21,7 +21,7 @@ def write_chart(results: dict[str, Any], path: Path) -> Path:
     videos = results.get("videos") or {}
     transforms = sorted((images.get("provenance") or {}).get("per_transform", {}))
     figure, axes = plt.subplots(
-        1, 2 if videos else 1, figsize=(15 if videos else 12, 5.5), gridspec_kw={"width_ratios": [4, 1]} if videos else None, squeeze=False
+        1, 2 if videos else 1, figsize=(15 if videos else 12, 6.2), gridspec_kw={"width_ratios": [4, 1]} if videos else None, squeeze=False
     )
     axis = axes[0][0]
     if transforms:
@@ -37,7 +37,7 @@ def write_chart(results: dict[str, Any], path: Path) -> Path:
         axis.set_ylabel("recall at precision ≥ 0.99")
         axis.axhline(0.7, color="#999", linestyle=":", linewidth=1)
         axis.set_title("Images: recall per transform (each system at its own P≥0.99 threshold)")
-        axis.legend(loc="lower left", fontsize=9)
+        axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, fontsize=9, frameon=False)
     if videos:
         axis = axes[0][1]
         labels = ["detected", "query IoU", "ref IoU"]
