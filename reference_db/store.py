@@ -277,7 +277,8 @@ class Store:
             return {
                 "holders": int(session.scalar(select(func.count()).select_from(RightsHolder))),
                 "works": int(session.scalar(select(func.count()).select_from(Work))),
-                "frames": int(session.scalar(select(func.count()).select_from(ReferenceFrame))),
+                # sampled frames only, not their derived views (mirror, trim, crops)
+                "frames": int(session.scalar(select(func.count()).where(ReferenceFrame.variant == "full"))),
             }
 
 
