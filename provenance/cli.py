@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from rich.console import Console
@@ -20,7 +21,11 @@ from provenance.errors import ProvenanceError
 from provenance.media.sniff import MEDIA_EXTENSIONS
 from provenance.settings import Settings
 
+if TYPE_CHECKING:
+    from provenance.report.schema import ScanError
+
 err = Console(stderr=True)
+T = TypeVar("T")
 
 
 class Context:
@@ -63,6 +68,25 @@ def expand_paths(paths: Iterable[str]) -> list[Path]:
     return files
 
 
+def for_each_file(files: list[Path], label: str, action: Callable[[Path], T]) -> tuple[list[T], list["ScanError"]]:
+    """Run ``action`` on every file with a progress bar; a file that fails with a
+    ``ProvenanceError`` is listed as an error (nothing was stored for it) and the rest go on."""
+    from provenance.report.schema import ScanError
+
+    results: list[T] = []
+    errors: list[ScanError] = []
+    with _progress() as progress:
+        task = progress.add_task(label, total=len(files), current="")
+        for path in files:
+            progress.update(task, current=path.name)
+            try:
+                results.append(action(path))
+            except ProvenanceError as exc:
+                errors.append(ScanError(str(path), str(exc), getattr(exc, "code", "error")))
+            progress.advance(task)
+    return results, errors
+
+
 def _emit_json(data: dict) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -98,21 +122,13 @@ def works_add(obj: Context, paths, holder, title, opt_out, opt_out_train, opt_ou
     if title and len(files) != 1:
         raise click.UsageError("--title applies to a single file")
     registrar = obj.runtime.registrar
-    registered, failures = [], []
-    with _progress() as progress:
-        task = progress.add_task("Registering", total=len(files), current="")
-        for path in files:
-            progress.update(task, current=path.name)
-            try:
-                registered.append(
-                    registrar.register(path, holder, title, opt_out or opt_out_train, opt_out or opt_out_generate)
-                )
-            except ProvenanceError as exc:
-                failures.append({"path": str(path), "error": str(exc), "code": getattr(exc, "code", "error")})
-                err.print(f"[red]skipped[/red] {path}: {exc}")
-            progress.advance(task)
+    registered, failures = for_each_file(
+        files, "Registering", lambda path: registrar.register(path, holder, title, opt_out or opt_out_train, opt_out or opt_out_generate)
+    )
+    for failure in failures:
+        err.print(f"[red]skipped[/red] {failure.path}: {failure.error}")
     if as_json:
-        _emit_json({"works": [r.to_dict() for r in registered], "errors": failures})
+        _emit_json({"works": [r.to_dict() for r in registered], "errors": [f.to_dict() for f in failures]})
     else:
         for r in registered:
             state = "added" if r.created else "already registered"
@@ -166,20 +182,11 @@ def works_remove(obj: Context, work_id: int) -> None:
 def scan(obj: Context, paths, as_json: bool, report: Path | None, top: int) -> None:
     """Scan images and videos (folders recursively) against the registered works."""
     from provenance.report.html import write_html
-    from provenance.report.schema import ScanError
 
-    files = expand_paths(paths)
     runtime = obj.runtime
-    results, errors = [], []
-    with _progress() as progress:
-        task = progress.add_task("Scanning", total=len(files), current="")
-        for path in files:
-            progress.update(task, current=path.name)
-            try:
-                results.append(runtime.scanner.scan_file(path, top=top, display_path=str(path)))
-            except ProvenanceError as exc:
-                errors.append(ScanError(str(path), str(exc), getattr(exc, "code", "error")))
-            progress.advance(task)
+    results, errors = for_each_file(
+        expand_paths(paths), "Scanning", lambda path: runtime.scanner.scan_file(path, top=top, display_path=str(path))
+    )
     payload = {"scans": [r.to_dict() for r in results], "errors": [e.to_dict() for e in errors]}
     if report is not None:
         if report.suffix.lower() == ".json":
@@ -199,6 +206,53 @@ def scan(obj: Context, paths, as_json: bool, report: Path | None, top: int) -> N
             click.echo(f"ERROR    \t{error.path}\t{error.error}")
     if errors and not results:
         sys.exit(1)
+
+
+@cli.group()
+def logos() -> None:
+    """Register visible watermark / logo templates that scans look for."""
+
+
+@logos.command("add")
+@click.argument("name")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def logos_add(obj: Context, name: str, image: Path) -> None:
+    """Register IMAGE (a PNG; transparency marks what is not logo) under NAME."""
+    from reference_db.logos import LogoError, add_logo
+
+    try:
+        with obj.runtime.store.session() as session:
+            logo = add_logo(session, name, image.read_bytes())
+            click.echo(f"added logo {logo.name!r} ({logo.width}x{logo.height})")
+    except LogoError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@logos.command("list")
+@click.pass_obj
+def logos_list(obj: Context) -> None:
+    """List registered logo templates."""
+    from reference_db.logos import list_logos
+
+    with obj.runtime.store.session() as session:
+        for logo in list_logos(session):
+            click.echo(f"{logo.name}\t{logo.width}x{logo.height}\t{logo.created_at:%Y-%m-%d}")
+
+
+@logos.command("remove")
+@click.argument("name")
+@click.pass_obj
+def logos_remove(obj: Context, name: str) -> None:
+    """Remove the logo template NAME."""
+    from reference_db.logos import LogoError, remove_logo
+
+    try:
+        with obj.runtime.store.session() as session:
+            remove_logo(session, name)
+    except LogoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"removed logo {name!r}")
 
 
 @cli.command()

@@ -37,7 +37,7 @@ def diagnose(settings: Settings) -> dict[str, dict[str, Any]]:
             for name, s in runtime.fingerprinter.statuses().items()
         }
         store = {"url": _redact(settings.resolved_database_url), **runtime.store.stats()}
-        runtime.warm()
+        runtime.warm(keypoints=False)  # status of the hash indexes; the keypoint index can take minutes
         index = runtime.searcher.status()
     finally:
         runtime.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from provenance.fingerprint import Fingerprinter
 from provenance.matching.matcher import Matcher, MatcherConfig, index_spec
@@ -50,27 +51,36 @@ class Runtime:
         scanner = Scanner(settings, fingerprinter, matcher, check)
         return cls(settings, store, searcher, fingerprinter, matcher, scanner, Registrar(settings, store, fingerprinter))
 
-    def warm(self) -> None:
-        """Load models and indexes now rather than on the first request."""
+    def warm(self, keypoints: bool = True) -> None:
+        """Load models and indexes now rather than on the first request. The local-feature
+        index is the slow part (ORB on every stored frame): ``keypoints=False`` skips it."""
         specs = [index_spec(signal) for signal in self.fingerprinter.active]
         warm = getattr(self.searcher, "warm", None)
         if warm is not None:
             warm(specs)
-        self.matcher.warm()  # local-feature index of the reference frames
+        if keypoints:
+            self.matcher.warm()
 
     def close(self) -> None:
         self.store.close()
 
 
 def _provenance_check(settings: Settings, store: Store):
+    """Run the provenance detectors; rebuilt only when the set of logo templates changes,
+    so templates an admin registers are used by already-running processes too."""
+    from sqlalchemy import select
+
     from provenance.detectors.registry import build_detectors, run_detectors
     from reference_db.logos import list_logos
+    from reference_db.models import LogoTemplate
 
-    with store.session() as session:
-        logos = list_logos(session)
-    detectors = build_detectors(settings, logos)
+    built: dict[str, Any] = {"key": None, "detectors": []}
 
     def check(sample):
-        return [signal.to_dict() for signal in run_detectors(sample, detectors)]
+        with store.session() as session:
+            key = tuple(session.execute(select(LogoTemplate.id, LogoTemplate.created_at)).all())
+            if key != built["key"]:
+                built["key"], built["detectors"] = key, build_detectors(settings, list_logos(session))
+        return [signal.to_dict() for signal in run_detectors(sample, built["detectors"])]
 
     return check

@@ -120,3 +120,44 @@ def test_scan_with_clip_from_a_local_checkpoint(media: dict[str, Path], tmp_path
     scan = json.loads(scanned.stdout)["scans"][0]
     assert scan["signals"]["clip"]["status"] == "available"
     assert "clip" in scan["matches"][0]["evidence"]["signals"]
+
+
+def _logo_png(path: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    logo = Image.new("RGBA", (120, 60), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(logo)
+    draw.rectangle((5, 5, 115, 55), outline=(255, 255, 255, 255), width=6)
+    draw.text((20, 20), "GENAI", fill=(255, 255, 255, 255))
+    logo.save(path)
+    return path
+
+
+def test_logo_templates_are_managed_from_the_cli_and_seen_by_a_running_scanner(media: dict[str, Path], tmp_path: Path) -> None:
+    from provenance.runtime import Runtime
+    from provenance.settings import Settings
+
+    home = media["home"]
+    runtime = Runtime.open(Settings(home=home, clip_enabled=False))  # a process started before the logo exists
+
+    def logo_templates() -> list[str]:
+        result = runtime.scanner.scan_file(media["queries"] / "unrelated.png")
+        [logo_signal] = [s for s in result.provenance_signals if s["kind"] == "visible_watermark"]
+        return logo_signal["evidence"].get("templates", [])
+
+    assert logo_templates() == []
+    added = invoke(home, "logos", "add", "genai-mark", str(_logo_png(tmp_path / "logo.png")))
+    assert added.exit_code == 0 and "added logo 'genai-mark'" in added.stdout
+    assert "genai-mark" in invoke(home, "logos", "list").stdout
+    assert logo_templates() == ["genai-mark"]
+
+    duplicate = invoke(home, "logos", "add", "genai-mark", str(tmp_path / "logo.png"))
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("not a picture")
+    refused = invoke(home, "logos", "add", "other", str(not_an_image))
+    assert refused.exit_code != 0 and "other" not in invoke(home, "logos", "list").stdout
+
+    assert invoke(home, "logos", "remove", "genai-mark").exit_code == 0
+    assert logo_templates() == []
+    runtime.close()
