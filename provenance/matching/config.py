@@ -12,6 +12,8 @@ PROVENANCE_MATCH_KEYPOINTS             1        local-feature retrieval and geom
 PROVENANCE_MATCH_KEYPOINT_FRAMES       8        clip frames searched in the keypoint index (more in long clips: 1 in 4 unmatched)
 PROVENANCE_MATCH_VERIFY_PER_FRAME      2        pairs verified per clip frame before alignment (images: CANDIDATES)
 PROVENANCE_MATCH_VERIFY_BUDGET         240      geometric verifications per scanned file, at most
+PROVENANCE_MATCH_VIEW_SEARCH           1        dense search for frames showing part of a still (needs KEYPOINTS)
+PROVENANCE_MATCH_VIEW_BUDGET           60       dense view searches per scanned file, at most
 =====================================  =======  ==================================================
 """
 from __future__ import annotations
@@ -44,6 +46,8 @@ class MatcherConfig:
     keypoint_frames: int = 8
     verify_per_frame: int = 2
     verify_budget: int = 240
+    view_search: bool = True
+    view_budget: int = 60
 
     @classmethod
     def from_env(cls, thresholds: Thresholds | None = None, environ: Mapping[str, str] | None = None) -> "MatcherConfig":
@@ -57,4 +61,6 @@ class MatcherConfig:
             keypoint_frames=_int(env, "KEYPOINT_FRAMES", defaults.keypoint_frames),
             verify_per_frame=_int(env, "VERIFY_PER_FRAME", defaults.verify_per_frame),
             verify_budget=_int(env, "VERIFY_BUDGET", defaults.verify_budget),
+            view_search=_bool(env, "VIEW_SEARCH", defaults.view_search),
+            view_budget=_int(env, "VIEW_BUDGET", defaults.view_budget),
         )

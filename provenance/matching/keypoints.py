@@ -303,6 +303,10 @@ class KeypointIndex:
                 self._detailed.popitem(last=False)
         return [native, detailed]
 
+    def is_still(self, frame_id: int) -> bool:
+        self._loaded_or_load()
+        return frame_id in self._stills
+
     def work_of(self, frame_id: int) -> int | None:
         return self._work_of.get(frame_id)
 

@@ -15,6 +15,8 @@
 5. Videos: matches are aligned in time (:mod:`alignment`); along each alignment line,
    and for a still shown in a clip, the frames not matched yet are verified against
    the predicted reference frame, which fills gaps and finds a copy's true ends.
+   Frames still unexplained are searched densely inside the short-listed stills
+   (:mod:`view_search`): pans and crops over smooth drawings have no corners to match.
 6. One fused score per work (:mod:`scoring`), verdict from the thresholds, evidence.
 """
 from __future__ import annotations
@@ -32,6 +34,7 @@ from provenance.matching.alignment import Line, SampleTimes, describe_line, fit_
 from provenance.matching.config import MatcherConfig
 from provenance.matching.keypoints import QUERY_FEATURES, Features, KeypointIndex, describe
 from provenance.matching.verify import Verification, verify
+from provenance.matching.view_search import ViewMatch, find_view
 from provenance.matching.views import TRIM_ROUNDS as TRIM_ROUNDS_STILL
 from provenance.matching.views import content_box, is_mirrored, mirrored
 from provenance.media.frames import Frame, MediaSample
@@ -55,6 +58,8 @@ COMPETING = 0.5  # retrieval strength for which a frame already matched is check
 PLAUSIBLE = 0.45  # retrieval strength below which a clip frame's candidate is not verified speculatively
 DECIDED_DISTANCE = {"pdq": 31.0, "phash": 3.0}  # a frame this close to a stored hash needs no other way in
 REFERENCE_GRAY_CACHE = 512  # decoded reference JPEGs kept for the photometric check
+VIEW_WORKS = 6  # short-listed stills searched densely for the frames nothing explained
+VIEW_FRAMES = 6  # unexplained frames of a clip searched densely (spread over the clip)
 
 
 def index_spec(signal: Signal) -> IndexSpec:
@@ -184,6 +189,7 @@ class _PairState:
     query: int  # query frame index
     position: int  # position index within the work
     verification: Verification | None = None
+    view: ViewMatch | None = None  # dense placement inside a still, when searched
     flipped: bool = False
     channels: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
@@ -262,6 +268,8 @@ class _Scan:
         count = CLIP_FRAME_FEATURES if self.is_video else QUERY_FEATURES  # a clip has many frames to describe
         self.queries = [_Query(frame, values, self.hash_signals, count) for frame, values in zip(sample.frames, fingerprints)]
         self.budget = self.config.verify_budget
+        self.view_budget = self.config.view_budget if self.config.view_search else 0
+        self.placed: dict[tuple[int, int], ViewMatch | None] = {}  # (query, frame id) -> dense view search
         self.verified: dict[tuple[int, int, bool, int], Verification] = {}  # (query, frame id, flipped, feature set)
         self.votes: dict[int, dict[int, tuple[float, float]]] = {}  # query -> frame id -> (votes, mirrored votes)
         self.decided: set[int] = set()  # query frames with a near-certain hash match
@@ -457,6 +465,8 @@ class _Scan:
         v = state.verification
         if v is not None and v.ok:
             channels["geometry"] = scoring.geometry_score(v.inliers, v.ncc)
+        if state.view is not None:
+            channels["view"] = scoring.view_score(state.view.ncc, state.view.edge_ncc, state.view.runner_up)
         state.channels = channels
         state.score = scoring.fuse(channels)
 
@@ -494,11 +504,29 @@ class _Scan:
             return False
         hint = evidence.pdq_variant[state.query, state.position] if evidence.pdq_variant is not None else None
         result, flipped = self._verify(state.query, frame_id, self._orientation(state.query, frame_id, hint, work_flip))
-        if result is None:
-            return False
-        state.verification, state.flipped = result, flipped
-        self._score(state, evidence, rows)
-        return True
+        if result is not None:
+            state.verification, state.flipped = result, flipped
+            self._score(state, evidence, rows)
+        if state.channels.get("geometry", 0.0) < 0.5:
+            self._place_in_still(state, rows, evidence)
+        return result is not None or state.view is not None
+
+    def _place_in_still(self, state: _PairState, rows: _WorkRows, evidence: _HashEvidence) -> None:
+        """Dense search of the query frame inside a still that local features could not
+        confirm (within the per-file budget; a no-op for video references)."""
+        frame_id = rows.full_ids[state.position]
+        if frame_id is None or self.keypoints is None or not self.keypoints.is_still(frame_id):
+            return
+        key = (state.query, frame_id)
+        if key not in self.placed:
+            if self.view_budget <= 0:
+                return
+            self.view_budget -= 1
+            reference = self.m.reference_gray([frame_id]).get(frame_id)
+            self.placed[key] = find_view(self.queries[state.query].gray(False), reference) if reference is not None else None
+        if self.placed[key] is not None and state.view is None:
+            state.view = self.placed[key]
+            self._score(state, evidence, rows)
 
     def _work_flip(self, states: dict[tuple[int, int], _PairState]) -> bool | None:
         verified = [s for s in states.values() if s.verification is not None and s.verification.ok and s.channels.get("geometry", 0) >= 0.5]
@@ -539,6 +567,29 @@ class _Scan:
             strong = [s for s in states.values() if s.score >= STRONG]
             if strong and not located and self.budget > 0:
                 self._verify_pair(max(strong, key=lambda s: s.score), rows, evidence, self._work_flip(states))
+
+    def _view_pass(self, prepared: list[tuple[Work, _WorkRows, _HashEvidence, dict]]) -> None:
+        """Frames no work explains yet (a pan or crop over a smooth drawing has neither
+        corners nor a global hash in common with it) are searched densely inside the
+        best short-listed stills; propagation then grows any placement along the clip."""
+        if self.view_budget <= 0:
+            return
+        best: dict[int, float] = defaultdict(float)
+        for _, _, _, states in prepared:
+            for state in states.values():
+                best[state.query] = max(best[state.query], state.score)
+        unexplained = [q.index for q in self.queries if best[q.index] < self.config.thresholds.similar]
+        if not unexplained:
+            return
+        picks = [unexplained[i] for i in np.unique(np.linspace(0, len(unexplained) - 1, VIEW_FRAMES).round().astype(int))]
+        stills = [item for item in prepared if item[0].kind == "image"][:VIEW_WORKS]
+        for _, rows, evidence, states in stills:
+            for q in picks:
+                state = states.get((q, 0))
+                if state is None:
+                    state = states[(q, 0)] = _PairState(q, 0)
+                    self._score(state, evidence, rows)
+                self._place_in_still(state, rows, evidence)
 
     def _propagate(self, work: Work, rows, evidence, states) -> None:
         """Grow matches along time: the query frames next to matched ones (and in gaps
@@ -596,8 +647,20 @@ class _Scan:
             ref_time=float(rows.times[state.position]),
             distances=distances,
             score=round(state.score, 4),
-            region=state.verification.region if state.verification is not None and state.verification.ok else None,
+            region=self._region(state, rows),
         )
+
+    def _region(self, state: _PairState, rows: _WorkRows) -> list[list[float]] | None:
+        """Where the query frame sits in the reference: from the homography of verified
+        local features, else from the dense placement in a still."""
+        if state.verification is not None and state.verification.ok:
+            return state.verification.region
+        if state.view is not None and state.channels.get("view", 0.0) >= self.config.thresholds.similar:
+            frame_id = rows.full_ids[state.position]
+            reference = self.m.reference_gray([frame_id]).get(frame_id) if frame_id is not None else None
+            if reference is not None:
+                return state.view.region(reference.shape[1], reference.shape[0])
+        return None
 
     def _alignment_points(self, states: list[_PairState], rows: _WorkRows, evidence: _HashEvidence) -> tuple[list[FramePair], list[float]]:
         """(query time, reference time) points to align, with their weights.
@@ -685,6 +748,7 @@ class _Scan:
                 evidence = self._hash_evidence(rows)
                 prepared.append((works[work_id], rows, evidence, self._work_pairs(rows, evidence)))
         self._verification_pass(prepared)
+        self._view_pass(prepared)
         if self.is_video:  # strongest works first: they get the propagation budget first
             for work, rows, evidence, states in sorted(prepared, key=lambda item: -max((s.score for s in item[3].values()), default=0.0)):
                 self._propagate(work, rows, evidence, states)
@@ -770,6 +834,18 @@ class _Scan:
                 "region": v.region if v.ok else None,
                 "frames_verified": sum(1 for s in verified if s.verification.ok and s.channels.get("geometry", 0) >= 0.5),
             }
+        placed = [s for s in best.values() if s.view is not None and s.channels.get("view", 0.0) >= thresholds.similar]
+        view = None
+        if placed:
+            top_view = max(placed, key=lambda s: s.channels["view"])
+            view = {
+                "ncc": top_view.view.ncc,
+                "edge_ncc": top_view.view.edge_ncc,
+                "runner_up": top_view.view.runner_up,
+                "share": top_view.view.share,
+                "region": self._region(top_view, rows),
+                "frames_placed": len(placed),
+            }
         channels: dict[str, float] = {}
         for state in best.values():
             for name, value in state.channels.items():
@@ -799,6 +875,7 @@ class _Scan:
             "signals": per_signal,
             "channels": channels,
             "geometry": geometry,
+            "view": view,
             "verification": verification,
             "hash_variants": variants,
             "alignment": [describe_line(line) for line in lines],
