@@ -285,15 +285,16 @@ _register_service_commands(cli)
 @click.option("--seed", default=0, show_default=True, help="Seed of every generated query.")
 @click.option("--queries-per-transform", default=1, show_default=True, help="Copies per reference and transform.")
 @click.option("--videos/--no-videos", default=True, show_default=True, help="Also benchmark video queries.")
+@click.option("--still-pans", default=6, show_default=True, help="Clips panning over registered stills (each over a different still, chosen by the seed).")
 @click.option("--quick", is_flag=True, help="A small subset (a few references, transforms and clips), for smoke tests.")
 @click.option("--jobs", default=0, help="Scanning processes (default: one per CPU, at most 4).")
 @click.option("--keep", is_flag=True, help="Keep the temporary store and queries.")
-def bench(references_dir: Path, negatives: Path | None, out: Path, seed: int, queries_per_transform: int, videos: bool, quick: bool, jobs: int, keep: bool) -> None:
+def bench(references_dir: Path, negatives: Path | None, out: Path, seed: int, queries_per_transform: int, videos: bool, still_pans: int, quick: bool, jobs: int, keep: bool) -> None:
     """Measure matching accuracy on your own media: register REFERENCES_DIR in a temporary
     store, scan seeded transformed copies (and NEGATIVES), report against PDQ/pHash."""
     from provenance.bench.cli import run_command
 
-    run_command(references_dir, negatives, out, seed, queries_per_transform, videos, quick, jobs, keep, err)
+    run_command(references_dir, negatives, out, seed, queries_per_transform, videos, quick, jobs, keep, err, still_pans=still_pans)
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from provenance.bench.runner import BenchOptions, run_bench, write_outputs
 STAGES = {"register": "Registering references", "queries": "Making queries", "scan": "Scanning queries"}
 
 
-def run_command(references: Path, negatives: Path | None, out: Path, seed: int, per_transform: int, videos: bool, quick: bool, jobs: int, keep: bool, err: Console) -> dict:
-    options = BenchOptions(references, negatives, out, seed, per_transform, videos, quick, jobs, keep=keep)
+def run_command(references: Path, negatives: Path | None, out: Path, seed: int, per_transform: int, videos: bool, quick: bool, jobs: int, keep: bool, err: Console, still_pans: int = 6) -> dict:
+    options = BenchOptions(references, negatives, out, seed, per_transform, videos, quick, jobs, keep=keep, still_pans=still_pans)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[detail]}", style="dim"), console=err)
     tasks: dict[str, int] = {}
     printed: dict[str, int] = {}
