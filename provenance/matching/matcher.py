@@ -652,10 +652,11 @@ class _Scan:
 
     def _region(self, state: _PairState, rows: _WorkRows) -> list[list[float]] | None:
         """Where the query frame sits in the reference: from the homography of verified
-        local features, else from the dense placement in a still."""
-        if state.verification is not None and state.verification.ok:
+        local features or from the dense placement in a still, whichever is the stronger evidence."""
+        geometry, view = state.channels.get("geometry", 0.0), state.channels.get("view", 0.0)
+        if state.verification is not None and state.verification.ok and geometry >= view:
             return state.verification.region
-        if state.view is not None and state.channels.get("view", 0.0) >= self.config.thresholds.similar:
+        if state.view is not None and view >= self.config.thresholds.similar:
             frame_id = rows.full_ids[state.position]
             reference = self.m.reference_gray([frame_id]).get(frame_id) if frame_id is not None else None
             if reference is not None:
