@@ -249,7 +249,7 @@ def update_docs(path: Path, s: dict, command: str) -> None:
 
 Command: `{command}` ({s['runtime_seconds']} s on {s['cpus']} cores, Python {s['python']}, PyAV {s['pyav']}; 1-minute load average {s['load_average'][0]} at the start, {s['load_average'][1]} at the end — the host is shared, so only the ratios, measured in one run on the same clip, are meaningful).
 
-Clip: {s['clip']['seconds']} s, 1280x720, H.264 (x264 veryfast, CRF 23), 24 fps: {', '.join(s['clip']['parts'])}; {s['frames_sampled']} frames sampled (1 fps + scene cuts). Scans use PDQ + pHash with CLIP disabled, local-feature retrieval and geometric verification on. Median of {s['repeats']} interleaved runs after a warm-up scan.
+Clip: {s['clip']['seconds']} s, 1280x720, H.264 (x264 veryfast, CRF 23), 24 fps: {', '.join(s['clip']['parts'])}; {s['frames_sampled']} frames sampled (1 fps + scene cuts). Scans use PDQ + pHash with CLIP disabled, local-feature retrieval, geometric verification and dense view search on. Median of {s['repeats']} interleaved runs after a warm-up scan.
 
 | measurement | store (full frames) | median s | vs decode-and-sample |
 |---|---:|---:|---:|

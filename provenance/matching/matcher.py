@@ -268,7 +268,8 @@ class _Scan:
         count = CLIP_FRAME_FEATURES if self.is_video else QUERY_FEATURES  # a clip has many frames to describe
         self.queries = [_Query(frame, values, self.hash_signals, count) for frame, values in zip(sample.frames, fingerprints)]
         self.budget = self.config.verify_budget
-        self.view_budget = self.config.view_budget if self.config.view_search else 0
+        # the view search needs the keypoint index's list of stills: off in hash-only mode
+        self.view_budget = self.config.view_budget if self.config.view_search and self.config.keypoints else 0
         self.placed: dict[tuple[int, int], ViewMatch | None] = {}  # (query, frame id) -> dense view search
         self.verified: dict[tuple[int, int, bool, int], Verification] = {}  # (query, frame id, flipped, feature set)
         self.votes: dict[int, dict[int, tuple[float, float]]] = {}  # query -> frame id -> (votes, mirrored votes)
