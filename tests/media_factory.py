@@ -76,3 +76,13 @@ def audio_only_mp4(path: Path) -> Path:
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def matching_runtime(root: Path):
+    """A runtime over a fresh SQLite store in ``root``, matching on PDQ and pHash with the
+    in-process indexes (CLIP off: no weights in tests), as the matching tests need."""
+    from provenance.runtime import Runtime
+    from provenance.settings import Settings
+
+    settings = Settings(home=root / "home", database_url=f"sqlite:///{root / 'store.db'}", clip_enabled=False, signals=("pdq", "phash"), index_backend="faiss")
+    return Runtime.open(settings, with_provenance=False)

@@ -15,8 +15,7 @@ from PIL import Image
 from provenance.bench import transforms
 from provenance.bench.synthetic import picture
 from provenance.report.html import render_html
-from provenance.runtime import Runtime
-from provenance.settings import Settings
+from tests.media_factory import matching_runtime
 
 WORK_SEEDS = (1, 2, 3, 4, 5)
 UNRELATED_SEEDS = (101, 102, 103)
@@ -25,8 +24,7 @@ UNRELATED_SEEDS = (101, 102, 103)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("matching-images")
-    settings = Settings(home=root / "home", database_url=f"sqlite:///{root / 'store.db'}", clip_enabled=False, signals=("pdq", "phash"), index_backend="faiss")
-    runtime = Runtime.open(settings, with_provenance=False)
+    runtime = matching_runtime(root)
     works = {}
     for seed in WORK_SEEDS:
         path = root / f"work-{seed}.png"

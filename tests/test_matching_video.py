@@ -11,8 +11,7 @@ import pytest
 
 from provenance.bench.synthetic import picture, scene_video
 from provenance.bench.video import ClipWriter, pan_frames, read_frames
-from provenance.runtime import Runtime
-from provenance.settings import Settings
+from tests.media_factory import matching_runtime
 
 FPS = 12.0
 SIZE = (640, 360)
@@ -21,8 +20,7 @@ SIZE = (640, 360)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("matching-video")
-    settings = Settings(home=root / "home", database_url=f"sqlite:///{root / 'store.db'}", clip_enabled=False, signals=("pdq", "phash"), index_backend="faiss")
-    runtime = Runtime.open(settings, with_provenance=False)
+    runtime = matching_runtime(root)
     video = scene_video(root / "work.mp4", seed=11, seconds=10.0, size=SIZE, fps=FPS, shots=2)
     still = root / "still.png"
     picture(12, (1000, 750)).save(still)

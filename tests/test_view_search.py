@@ -15,8 +15,7 @@ from provenance.matching import matcher as matcher_module
 from provenance.matching import scoring
 from provenance.matching.verify import Verification
 from provenance.matching.view_search import find_view
-from provenance.runtime import Runtime
-from provenance.settings import Settings
+from tests.media_factory import matching_runtime
 
 FPS = 12.0
 SIZE = (640, 360)
@@ -97,8 +96,7 @@ def test_single_view_channel_stays_below_match() -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("view-search")
-    settings = Settings(home=root / "home", database_url=f"sqlite:///{root / 'store.db'}", clip_enabled=False, signals=("pdq", "phash"), index_backend="faiss")
-    runtime = Runtime.open(settings, with_provenance=False)
+    runtime = matching_runtime(root)
     ids = {}
     for seed in (1, 3, 4):
         path = root / f"drawing-{seed}.png"
