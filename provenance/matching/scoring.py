@@ -21,8 +21,8 @@ compared pair or less (the measurements are in docs/accuracy.md):
 * ``view``  a frame placed inside a still by dense search (:mod:`view_search`): the
             grey-level NCC of frame and window, the NCC of their gradients, and the
             margin over the best placement elsewhere must all be high; the weakest of
-            the three decides. Unrelated frames (19,120 exhaustive pairs) stayed at
-            0.045 or less. Dense placement is weaker evidence than corners: one frame
+            the three decides. Unrelated frames (19,200 exhaustive pairs) stayed at
+            0.048 or less. Dense placement is weaker evidence than corners: one frame
             contributes at most 0.48 (``similar``), so a clip needs three frames
             placed in the same still to reach ``match``, and an image needs a second
             channel.
