@@ -71,7 +71,7 @@ def test_window_of_a_smooth_drawing_is_placed_where_it_is() -> None:
     assert box == pytest.approx(truth, abs=0.03)
     assert found.share == pytest.approx(0.55, rel=0.05)
     assert scoring.view_score(found.ncc, found.edge_ncc, found.runner_up) > 0.4
-    region = found.region(rw, rh)
+    region = found.region
     assert region[0] == pytest.approx([truth[0], truth[1]], abs=0.03)
 
 

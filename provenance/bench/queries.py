@@ -60,6 +60,13 @@ def _save(picture: Image.Image, path: Path, already_lossy: bool) -> None:
     picture.save(path, format="JPEG", quality=97 if already_lossy else SAVE_QUALITY)
 
 
+def _edited_query(picture: Image.Image, transform: ImageTransform, rng: np.random.Generator, target: Path, work: str | None, extra: dict) -> BenchQuery:
+    """Apply ``transform``, save the result at ``target``, describe it as a query."""
+    edited, params = transform.apply(picture, rng)
+    _save(edited, target, transform.name in ("jpeg", "combination"))
+    return BenchQuery(target.stem, target, "image", transform.name, transform.family, work, {**extra, **params})
+
+
 def image_queries(
     references: dict[str, Path],
     negatives: list[Path],
@@ -79,10 +86,7 @@ def image_queries(
             for repeat in range(per_transform):
                 number += 1
                 rng = np.random.default_rng([seed, 1, number])
-                edited, params = transform.apply(picture, rng)
-                target = out_dir / f"img{number:05d}.jpg"
-                _save(edited, target, transform.name in ("jpeg", "combination"))
-                queries.append(BenchQuery(target.stem, target, "image", transform.name, transform.family, key, params))
+                queries.append(_edited_query(picture, transform, rng, out_dir / f"img{number:05d}.jpg", key, {}))
             if progress:
                 progress(f"{path.name}: {transform.name}")
     for index, path in enumerate(sorted(negatives)):
@@ -93,12 +97,9 @@ def image_queries(
         queries.append(BenchQuery(target.stem, target, "image", "identity", "identity", None, {"source": path.name}))
         rng = np.random.default_rng([seed, 2, index])
         for choice in rng.choice(len(transforms), size=min(negative_edits, len(transforms)), replace=False):
-            transform = transforms[int(choice)]
             number += 1
-            edited, params = transform.apply(picture, np.random.default_rng([seed, 3, number]))
-            target = out_dir / f"neg{number:05d}.jpg"
-            _save(edited, target, transform.name in ("jpeg", "combination"))
-            queries.append(BenchQuery(target.stem, target, "image", transform.name, transform.family, None, {"source": path.name, **params}))
+            rng = np.random.default_rng([seed, 3, number])
+            queries.append(_edited_query(picture, transforms[int(choice)], rng, out_dir / f"neg{number:05d}.jpg", None, {"source": path.name}))
         if progress:
             progress(f"negative {path.name}")
     return queries

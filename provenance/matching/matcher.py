@@ -648,20 +648,17 @@ class _Scan:
             ref_time=float(rows.times[state.position]),
             distances=distances,
             score=round(state.score, 4),
-            region=self._region(state, rows),
+            region=self._region(state),
         )
 
-    def _region(self, state: _PairState, rows: _WorkRows) -> list[list[float]] | None:
+    def _region(self, state: _PairState) -> list[list[float]] | None:
         """Where the query frame sits in the reference: from the homography of verified
         local features or from the dense placement in a still, whichever is the stronger evidence."""
         geometry, view = state.channels.get("geometry", 0.0), state.channels.get("view", 0.0)
         if state.verification is not None and state.verification.ok and geometry >= view:
             return state.verification.region
         if state.view is not None and view >= self.config.thresholds.similar:
-            frame_id = rows.full_ids[state.position]
-            reference = self.m.reference_gray([frame_id]).get(frame_id) if frame_id is not None else None
-            if reference is not None:
-                return state.view.region(reference.shape[1], reference.shape[0])
+            return state.view.region
         return None
 
     def _alignment_points(self, states: list[_PairState], rows: _WorkRows, evidence: _HashEvidence) -> tuple[list[FramePair], list[float]]:
@@ -845,7 +842,7 @@ class _Scan:
                 "edge_ncc": top_view.view.edge_ncc,
                 "runner_up": top_view.view.runner_up,
                 "share": top_view.view.share,
-                "region": self._region(top_view, rows),
+                "region": self._region(top_view),
                 "frames_placed": len(placed),
             }
         channels: dict[str, float] = {}

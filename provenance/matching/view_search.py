@@ -41,19 +41,15 @@ class ViewMatch:
     runner_up: float  # best coarse NCC at the same scale away from the window (ridges, repeats)
     share: float  # frame width as a share of the reference's width
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 of the window, reference pixels
+    reference_size: tuple[int, int]  # width, height of the reference the box is in
 
-    def region(self, width: int, height: int) -> list[list[float]]:
+    @property
+    def region(self) -> list[list[float]]:
         """The window's corners as fractions of the reference's size (report drawing)."""
         x0, y0, x1, y1 = self.box
+        width, height = self.reference_size
         corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
         return [[round(x / width, 4), round(y / height, 4)] for x, y in corners]
-
-    def homography(self, query_width: int, query_height: int) -> np.ndarray:
-        """Query pixels -> reference pixels (a scale and a shift)."""
-        x0, y0, x1, y1 = self.box
-        return np.array(
-            [[(x1 - x0) / query_width, 0.0, x0], [0.0, (y1 - y0) / query_height, y0], [0.0, 0.0, 1.0]], dtype=np.float64
-        )
 
 
 def _gradient(gray: np.ndarray) -> np.ndarray:
@@ -141,4 +137,4 @@ def find_view(query_gray: np.ndarray, reference_gray: np.ndarray) -> ViewMatch |
     window = reference_gray[by : by + bh, bx : bx + bw]
     edge = _correlation(_gradient(window), _gradient(template))
     box = (float(bx), float(by), float(bx + bw), float(by + bh))
-    return ViewMatch(round(value, 4), round(edge, 4), round(runner_up, 4), round(share, 4), box)
+    return ViewMatch(round(value, 4), round(edge, 4), round(runner_up, 4), round(share, 4), box, (width, height))
